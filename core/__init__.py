@@ -1,0 +1,1 @@
+"""LoRA Lens core: pure, typed logic. Never imports streamlit."""

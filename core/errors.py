@@ -1,0 +1,20 @@
+"""User-facing errors: a translation key plus parameters, never a traceback."""
+
+from __future__ import annotations
+
+from core.i18n import t
+
+
+class LensError(Exception):
+    """An error whose message a user can act on, in English or Korean.
+
+    ``key`` names a string in the translation table; ``params`` fill it.
+    """
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        return t(self.key, lang, **self.params)

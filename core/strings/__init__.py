@@ -1,0 +1,1 @@
+"""Translation strings, split by concept. Each module exports STRINGS = {key: (en, ko)}."""
