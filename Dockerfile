@@ -1,0 +1,19 @@
+# Hugging Face Space (Docker template). Same requirement files and start command as the README.
+FROM python:3.11-slim
+
+RUN useradd -m -u 1000 user
+ENV HOME=/home/user \
+    PATH=/home/user/.local/bin:$PATH \
+    HF_HOME=/home/user/.cache/huggingface \
+    LORA_LENS_CACHE=/home/user/.cache/lora-lens \
+    PYTHONUNBUFFERED=1
+WORKDIR /home/user/app
+
+COPY --chown=user requirements.txt requirements-nodeps.txt ./
+RUN pip install --no-cache-dir -r requirements.txt \
+ && pip install --no-cache-dir --no-deps -r requirements-nodeps.txt
+
+COPY --chown=user . .
+USER user
+EXPOSE 8501
+CMD ["python", "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", "8501", "--server.address", "0.0.0.0"]

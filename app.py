@@ -1,0 +1,42 @@
+"""LoRA Lens: the router. Page config, navigation and the shared sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.i18n import LANGS
+from ui.state import lang, model_spec, tr
+from ui.resources import model_config
+from ui.widgets import guarded
+
+st.set_page_config(page_title="LoRA Lens", page_icon="🔍", layout="wide")
+
+
+def render_sidebar() -> None:
+    lang()  # sets the default from the browser's locale once
+    st.sidebar.radio(
+        tr("ui.language"),
+        LANGS,
+        key="app.lang",
+        format_func=lambda code: {"en": "English", "ko": "한국어"}[code],
+        horizontal=True,
+    )
+    spec = model_spec()
+    mc = guarded(lambda: model_config(spec), show=False)
+    st.sidebar.caption(tr("ui.model_in_use"))
+    st.sidebar.markdown(f"**{mc.display_name if mc else spec.ref}** · `{mc.task if mc else spec.task or '-'}`")
+    from core.device import device_summary
+
+    info = device_summary()
+    st.sidebar.caption(tr("ui.gpu", name=info.name) if info.cuda else tr("ui.cpu_only"))
+
+
+render_sidebar()
+pages = [
+    st.Page("pages/inspect.py", title=tr("ui.page_inspect"), icon="🔎", url_path="inspect", default=True),
+    st.Page("pages/configure.py", title=tr("ui.page_configure"), icon="🎛️", url_path="configure"),
+    st.Page("pages/compare.py", title=tr("ui.page_compare"), icon="📊", url_path="compare"),
+    st.Page("pages/train.py", title=tr("ui.page_train"), icon="🏋️", url_path="train"),
+    st.Page("pages/analyze.py", title=tr("ui.page_analyze"), icon="🧪", url_path="analyze"),
+]
+st.navigation(pages).run()

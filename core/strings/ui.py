@@ -1,0 +1,35 @@
+"""Labels shared by the app shell and several pages."""
+
+STRINGS = {
+    "ui.app_title": ("LoRA Lens", "LoRA Lens"),
+    "ui.tagline": (
+        "See what LoRA's target_modules really adapt — exact budgets, memory, and a fine-tune you can see into.",
+        "LoRA의 target_modules가 실제로 무엇을 바꾸는지 봅니다 — 정확한 파라미터 수, 메모리, 들여다볼 수 있는 파인튜닝.",
+    ),
+    "ui.language": ("Language", "언어"),
+    "ui.model_in_use": ("Model in use", "사용 중인 모델"),
+    "ui.page_inspect": ("Inspect", "모델 살펴보기"),
+    "ui.page_configure": ("Configure", "LoRA 설정"),
+    "ui.page_compare": ("Compare", "비교"),
+    "ui.page_train": ("Train", "학습"),
+    "ui.page_analyze": ("Analyze", "분석"),
+    "ui.inferred": ("inferred", "추정"),
+    "ui.col_group": ("Module group", "모듈 그룹"),
+    "ui.col_count": ("Count", "개수"),
+    "ui.col_shape": ("Shape (in→out)", "형태 (입력→출력)"),
+    "ui.col_params": ("Parameters", "파라미터"),
+    "ui.col_role": ("What it does", "역할"),
+    "ui.col_trainable": ("Trainable", "학습 파라미터"),
+    "ui.col_share": ("Share", "비율"),
+    "ui.outside_blocks": ("outside blocks", "블록 밖"),
+    "ui.params_unit": ("params", "개"),
+    "ui.axis_block": ("Block", "블록"),
+    "ui.axis_params": ("Parameters", "파라미터 수"),
+    "ui.axis_trainable": ("Trainable parameters", "학습 파라미터 수"),
+    "ui.cpu_only": (
+        "Running on CPU: training uses small defaults that finish in about a minute.",
+        "CPU에서 실행 중입니다: 학습은 약 1분 안에 끝나는 작은 기본값을 사용합니다.",
+    ),
+    "ui.gpu": ("GPU: {name}", "GPU: {name}"),
+    "ui.no_model": ("Pick a model on the Inspect page first.", "먼저 '모델 살펴보기' 페이지에서 모델을 고르세요."),
+}

@@ -1,0 +1,135 @@
+"""Compare: saved plans side by side — table, four charts, JSON import/export."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.budget import compute_budget
+from core.compare import PlanResult, blocks_figure, budget_curve, compare_frame, groups_figure, r_curve_figure
+from core.errors import LensError
+from core.plans_io import SavedPlan, export_plans, import_plans
+from core.presets import PRESETS, preset_targets
+from core.plan import LoraPlan
+from ui import resources
+from ui.state import lang, model_spec, saved_plans, token, tr
+from ui.widgets import guarded
+
+
+def render_add() -> None:
+    with st.expander(tr("compare.add"), expanded=not saved_plans()):
+        with st.form("compare.add_form"):
+            c1, c2, c3 = st.columns([2, 2, 1])
+            presets = [p for p in PRESETS if p not in ("custom", "regex")]
+            preset = c1.selectbox(tr("configure.preset"), presets, format_func=lambda p: tr(f"configure.preset_{p}"))
+            name = c2.text_input(tr("compare.name"), max_chars=60)
+            r = c3.number_input("r", 1, 4096, 8)
+            if st.form_submit_button(tr("compare.add_btn")):
+                guarded(lambda: _add(preset, int(r), name))
+
+
+def _add(preset: str, r: int, name: str) -> None:
+    spec = model_spec()
+    mc = resources.model_config(spec, token())
+    inv = resources.inventory(spec, token())
+    targets, regex = preset_targets(inv, preset)
+    plan = LoraPlan(targets=targets, target_regex=regex, r=r, lora_alpha=2 * r, task=mc.task)
+    compute_budget(inv, plan)  # refuse now rather than in the table
+    key = name.strip() or f"{tr(f'configure.preset_{preset}')} r={r}"
+    saved_plans()[key] = {"model": spec, "plan": plan}
+
+
+def render_manage() -> None:
+    plans = saved_plans()
+    with st.expander(tr("compare.manage")):
+        c1, c2 = st.columns(2)
+        pick = c1.selectbox(tr("compare.pick"), list(plans), key="compare.pick")
+        new = c2.text_input(tr("compare.new_name"), key="compare.new_name", max_chars=60)
+        b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+        if b1.button(tr("compare.rename"), key="compare.rename") and pick and new.strip():
+            if new.strip() in plans:
+                st.error(tr("compare.name_taken", name=new.strip()))
+            else:
+                plans[new.strip()] = plans.pop(pick)
+                st.rerun()
+        if b2.button(tr("compare.duplicate"), key="compare.dup") and pick:
+            copy_name = new.strip() or f"{pick} ({tr('compare.copy_suffix')})"
+            if copy_name in plans:
+                st.error(tr("compare.name_taken", name=copy_name))
+            else:
+                plans[copy_name] = dict(plans[pick])
+                st.rerun()
+        if b3.button(tr("compare.delete"), key="compare.delete") and pick:
+            plans.pop(pick, None)
+            st.rerun()
+
+
+def render_io() -> None:
+    plans = saved_plans()
+    c1, c2 = st.columns(2)
+    items = [SavedPlan(n, v["model"], v["plan"]) for n, v in plans.items()]
+    c1.download_button(tr("compare.export"), export_plans(items).encode("utf-8"), "lora-lens-plans.json",
+                       "application/json", disabled=not items, key="compare.export")
+    upload = c2.file_uploader(tr("compare.import"), type=["json"], key="compare.upload")
+    if upload is not None and st.session_state.get("compare.last_upload") != upload.file_id:
+        st.session_state["compare.last_upload"] = upload.file_id
+        imported = guarded(lambda: import_plans(upload.getvalue()))
+        if imported:
+            for item in imported:
+                plans[item.name] = {"model": item.model, "plan": item.plan}
+            st.success(tr("compare.imported", n=len(imported)))
+
+
+def evaluate() -> tuple[list[PlanResult], dict, dict]:
+    results, curves, chosen = [], {}, {}
+    for name, item in saved_plans().items():
+        try:
+            mc = resources.model_config(item["model"], token())
+            inv = resources.inventory(item["model"], token())
+            budget = compute_budget(inv, item["plan"])
+            memory = _memory_total(inv, budget, mc)
+        except LensError as exc:
+            st.warning(tr("compare.plan_error", name=name, message=exc.message(lang())))
+            continue
+        results.append(PlanResult(name, mc.display_name, item["plan"], budget, memory))
+        curves[name] = budget_curve(inv, item["plan"])
+        chosen[name] = (item["plan"].r, budget.trainable_params)
+    return results, curves, chosen
+
+
+def _memory_total(inv, budget, mc) -> int | None:
+    from ui.memory_panel import estimate_for_compare
+
+    est = estimate_for_compare(inv, budget, mc)
+    return est.total if est is not None else None
+
+
+def main() -> None:
+    st.title(tr("compare.title"))
+    st.caption(tr("compare.intro"))
+    render_add()
+    render_io()
+    if not saved_plans():
+        st.info(tr("compare.empty"))
+        return
+    render_manage()
+    results, curves, chosen = evaluate()
+    if not results:
+        return
+    st.markdown(f"#### {tr('compare.table')}")
+    frame = compare_frame(results, lang())
+    st.dataframe(frame, hide_index=True, width="stretch")
+    st.download_button(tr("compare.download_csv"), frame.to_csv(index=False).encode("utf-8"), "lora-lens-compare.csv",
+                       "text/csv", key="compare.csv")
+    left, right = st.columns(2)
+    left.markdown(f"##### {tr('compare.chart_groups')}")
+    left.plotly_chart(groups_figure(results, lang()), width="stretch", key="compare.groups")
+    right.markdown(f"##### {tr('compare.chart_r')}")
+    right.plotly_chart(r_curve_figure(curves, chosen, lang()), width="stretch", key="compare.r")
+    st.markdown(f"##### {tr('compare.chart_blocks')}")
+    st.plotly_chart(blocks_figure(results, lang()), width="stretch", key="compare.blocks")
+    from ui.memory_panel import render_compare_memory
+
+    render_compare_memory(results, key="compare")
+
+
+main()

@@ -1,0 +1,158 @@
+"""Configure: choose targets and hyper-parameters; see the exact budget instantly."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.budget import Budget, compute_budget
+from core.i18n import human_bytes
+from core.inventory import Inventory
+from core.plan import ALL_LINEAR, BIAS_MODES, MAX_R, LoraPlan, lora_config_code
+from core.presets import PRESETS, preset_targets
+from core.tables import budget_by_block_figure, budget_groups_frame
+from ui import resources
+from ui.state import lang, model_spec, saved_plans, token, tr
+from ui.widgets import count, guarded, show_warnings
+
+W = "configure.w."  # widget keys
+
+
+def init_widgets(inv: Inventory, task: str, model_key: str) -> None:
+    """Seed widgets from the stored plan; re-seed when the model changes."""
+    if st.session_state.get("configure.model_key") != model_key:
+        st.session_state["configure.model_key"] = model_key
+        targets, _ = preset_targets(inv, "qv")
+        preset = "qv" if targets else "all-linear"
+        st.session_state[W + "preset"] = preset
+        st.session_state[W + "groups"] = list(targets)
+        st.session_state[W + "regex"] = ""
+        st.session_state[W + "mts"] = []
+        st.session_state[W + "restrict"] = False
+        st.session_state[W + "blocks"] = (0, max(inv.num_blocks - 1, 0))
+    for key, value in (("r", 8), ("alpha", 16), ("dropout", 0.05), ("bias", "none"), ("rslora", False), ("dora", False)):
+        st.session_state.setdefault(W + key, value)
+    for key in ("preset", "groups", "regex", "mts", "restrict", "blocks", "r", "alpha", "dropout", "bias", "rslora", "dora"):
+        if W + key in st.session_state:  # keep values when the visitor is on another page
+            st.session_state[W + key] = st.session_state[W + key]
+
+
+def on_preset(inv: Inventory) -> None:
+    targets, _ = preset_targets(inv, st.session_state[W + "preset"])
+    if targets:
+        st.session_state[W + "groups"] = list(targets)
+
+
+def render_controls(inv: Inventory) -> None:
+    names = inv.short_names()
+    st.pills(
+        tr("configure.preset"), PRESETS, key=W + "preset", format_func=lambda p: tr(f"configure.preset_{p}"),
+        on_change=on_preset, args=(inv,),
+    )
+    preset = st.session_state.get(W + "preset") or "custom"
+    if preset == "regex":
+        st.text_input(tr("configure.regex"), key=W + "regex", placeholder=r".*\.(q_proj|v_proj)")
+    elif preset != "all-linear":
+        valid = [g for g in st.session_state.get(W + "groups", []) if g in names]
+        st.session_state[W + "groups"] = valid
+        st.multiselect(tr("configure.groups"), names, key=W + "groups")
+        if preset in ("qv", "attention", "mlp") and not preset_targets(inv, preset)[0]:
+            st.info(tr("configure.preset_empty"))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.number_input(tr("configure.r"), 1, MAX_R, step=1, key=W + "r", help=tr("configure.help_r"))
+    c2.number_input(tr("configure.alpha"), 0.01, 100000.0, step=1.0, key=W + "alpha", help=tr("configure.help_alpha"))
+    c3.number_input(tr("configure.dropout"), 0.0, 0.99, step=0.05, key=W + "dropout")
+    c4.selectbox(tr("configure.bias"), BIAS_MODES, key=W + "bias", help=tr("configure.help_bias"))
+    c1, c2, c3 = st.columns(3)
+    c1.toggle(tr("configure.rslora"), key=W + "rslora")
+    c2.toggle(tr("configure.dora"), key=W + "dora")
+    if inv.num_blocks > 1:
+        c3.toggle(tr("configure.restrict"), key=W + "restrict")
+        if st.session_state.get(W + "restrict"):
+            st.slider(tr("configure.blocks"), 0, inv.num_blocks - 1, key=W + "blocks")
+    outside = sorted({layer.short_name for layer in inv.layers if layer.block is None})
+    st.multiselect(tr("configure.mts"), outside, key=W + "mts")
+
+
+def plan_from_widgets(task: str) -> LoraPlan:
+    s = st.session_state
+    preset = s.get(W + "preset") or "custom"
+    regex = ALL_LINEAR if preset == "all-linear" else (s.get(W + "regex") or None if preset == "regex" else None)
+    layers: tuple[int, ...] = ()
+    if s.get(W + "restrict"):
+        lo, hi = s[W + "blocks"]
+        layers = tuple(range(lo, hi + 1))
+    return LoraPlan(
+        targets=() if regex else tuple(s.get(W + "groups", [])),
+        target_regex=regex,
+        r=int(s[W + "r"]),
+        lora_alpha=float(s[W + "alpha"]),
+        lora_dropout=float(s[W + "dropout"]),
+        bias=s[W + "bias"],
+        use_rslora=bool(s[W + "rslora"]),
+        use_dora=bool(s[W + "dora"]),
+        layers=layers,
+        modules_to_save=tuple(s.get(W + "mts", [])),
+        task=task,
+    )
+
+
+def render_budget(plan: LoraPlan, budget: Budget) -> None:
+    m1, m2, m3, m4, m5 = st.columns(5)
+    m1.metric(tr("configure.trainable"), count(budget.trainable_params), help=f"{budget.trainable_params:,}")
+    m2.metric(tr("configure.share"), f"{budget.share:.4%}", help=f"{budget.trainable_params:,} / {budget.total_params:,}")
+    m3.metric(tr("configure.size_fp32"), human_bytes(budget.adapter_bytes(4)))
+    m4.metric(tr("configure.size_bf16"), human_bytes(budget.adapter_bytes(2)))
+    key = "configure.scaling_help_rs" if plan.use_rslora else "configure.scaling_help"
+    m5.metric(tr("configure.scaling"), f"{budget.scaling:.4g}", help=tr(key, a=f"{plan.lora_alpha:g}", r=plan.r))
+    st.caption(tr("configure.adapted", n=f"{len(budget.modules):,}"))
+    show_warnings(budget.warnings)
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown(f"##### {tr('configure.by_group')}")
+        frame = budget_groups_frame(budget, lang())
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=_share_column())
+    with right:
+        st.markdown(f"##### {tr('configure.by_block')}")
+        st.plotly_chart(budget_by_block_figure(budget, lang()), width="stretch", key="configure.block_chart")
+    st.markdown(f"##### {tr('configure.code')}")
+    st.code(lora_config_code(plan), language="python")
+
+
+def _share_column() -> dict:
+    return {tr("ui.col_share"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)}
+
+
+def render_save(plan: LoraPlan) -> None:
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    default = f"{'+'.join(plan.targets[:3]) or plan.target_regex} r={plan.r}"
+    name = c1.text_input(tr("configure.save_name"), value=default, key="configure.save_name", max_chars=60)
+    if c2.button(tr("configure.save"), key="configure.save_btn"):
+        saved_plans()[name.strip() or default] = {"model": model_spec(), "plan": plan}
+        st.success(tr("configure.saved", name=name.strip() or default))
+
+
+def main() -> None:
+    st.title(tr("configure.title"))
+    st.caption(tr("configure.intro"))
+    spec = model_spec()
+    mc = guarded(lambda: resources.model_config(spec, token()))
+    inv = guarded(lambda: resources.inventory(spec, token())) if mc else None
+    if mc is None or inv is None:
+        st.info(tr("ui.no_model"))
+        return
+    st.caption(f"**{mc.display_name}** · `{mc.task}`")
+    init_widgets(inv, mc.task, spec.key)
+    render_controls(inv)
+    plan = plan_from_widgets(mc.task)
+    budget = guarded(lambda: compute_budget(inv, plan))
+    if budget is None:
+        return
+    st.session_state["configure.plan"] = plan
+    render_budget(plan, budget)
+    render_save(plan)
+    from ui.memory_panel import render_memory_panel
+
+    render_memory_panel(inv, budget, mc, key="configure")
+
+
+main()

@@ -1,0 +1,108 @@
+"""AppTest per page with preset session state, and one run through app.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.budget import compute_budget
+from core.inventory import list_adaptable_layers
+from core.models import ModelSpec, build_meta_model, load_config
+from core.plan import LoraPlan
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+
+
+def _app(page: str | None = None, **state: object) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _peft_count(spec: ModelSpec, plan: LoraPlan) -> int:
+    from peft import get_peft_model
+
+    from core.plan import to_lora_config
+
+    mc = load_config(spec)
+    return get_peft_model(build_meta_model(mc), to_lora_config(plan)).get_nb_trainable_parameters()[0]
+
+
+def test_app_starts_on_embedded_default_in_english():
+    at = _app()
+    assert _metric(at, "Total parameters") == "134.52M"
+    assert _metric(at, "Blocks") == "30"
+    groups = at.dataframe[0].value
+    assert {"q_proj", "v_proj", "lm_head", "embed_tokens"} <= set(groups["Module group"])
+    assert not any(str(v).startswith("role.") for v in groups["What it does"]), "raw translation key shown"
+
+
+def test_inspect_in_korean_shows_korean_labels():
+    at = _app(**{"app.lang": "ko"})
+    assert _metric(at, "전체 파라미터") == "1.3억"
+    assert any("역할" == c for c in at.dataframe[0].value.columns)
+
+
+def test_inspect_catalog_model_and_bad_hub_id():
+    at = _app(**{"app.model_spec": ModelSpec("catalog", "gpt2")})
+    assert "c_attn" in set(at.dataframe[0].value["Module group"])
+    at = _app(**{"app.model_spec": ModelSpec("hub", "not a valid id!!")})
+    assert any("not a valid Hub id" in e.value for e in at.error)
+
+
+def test_configure_matches_peft_and_updates_on_change():
+    spec = ModelSpec("catalog", "gpt2")
+    at = _app("pages/configure.py", **{"app.model_spec": spec})
+    plan = LoraPlan(targets=("c_attn",), r=8, lora_alpha=16, task="causal-lm")
+    expected = _peft_count(spec, plan)
+    assert _metric(at, "Trainable parameters").replace(",", "") in (f"{expected / 1e3:.2f}K", f"{expected / 1e6:.2f}M")
+    assert at.session_state["configure.plan"].targets == ("c_attn",)
+    at.number_input(key="configure.w.r").set_value(16).run()
+    plan16 = plan.with_changes(r=16)
+    assert at.session_state["configure.plan"].r == 16
+    inv = list_adaptable_layers(build_meta_model(load_config(spec)))
+    assert compute_budget(inv, plan16).trainable_params == _peft_count(spec, plan16)
+    assert any("LoraConfig(" in c.value and "r=16" in c.value for c in at.code)
+
+
+def test_configure_all_linear_preset_and_warning():
+    at = _app("pages/configure.py")
+    at.button_group(key="configure.w.preset").set_value("all-linear").run()
+    assert not at.exception
+    assert at.session_state["configure.plan"].target_regex == "all-linear"
+    at.selectbox(key="configure.w.bias").set_value("all").run()
+    assert any('bias="all"' in w.value for w in at.warning)
+
+
+def test_configure_save_then_compare_shows_table():
+    at = _app("pages/configure.py")
+    at.text_input(key="configure.save_name").set_value("qv r=8").run()
+    at.button(key="configure.save_btn").click().run()
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["Plan"]) == ["qv r=8"]
+    assert int(table["Trainable"].iloc[0]) == 460_800  # SmolLM2-135M, q_proj+v_proj, r=8 (PEFT's own count)
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b'{"format": "other"}', b"\x00\x01binary", b'{"format": "lora-lens-plans", "version": 1, "plans": [{"name": "x"}]}'])
+def test_compare_bad_import_changes_nothing(payload):
+    from core.errors import LensError
+    from core.plans_io import import_plans
+
+    with pytest.raises(LensError):
+        import_plans(payload)

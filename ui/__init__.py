@@ -1,0 +1,1 @@
+"""The only streamlit code outside pages/: state accessors, cached resources, shared widgets."""

@@ -1,0 +1,55 @@
+"""Session-state accessors. Keys are namespaced and created with setdefault."""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from core.i18n import pick_language, t
+from core.models import ModelSpec
+from core.plan import LoraPlan
+
+DEFAULT_SPEC = ModelSpec("embedded", "smollm2")
+
+
+def lang() -> str:
+    if "app.lang" not in st.session_state:
+        try:
+            locale = st.context.locale
+        except Exception:  # bare mode (tests) has no browser
+            locale = None
+        st.session_state["app.lang"] = pick_language(locale)
+    return st.session_state["app.lang"]
+
+
+def tr(key: str, **params: object) -> str:
+    """Translate into the visitor's language."""
+    return t(key, lang(), **params)
+
+
+def session_id() -> str:
+    """An unguessable id for this visitor's files and jobs."""
+    return st.session_state.setdefault("app.session_id", uuid.uuid4().hex)
+
+
+def model_spec() -> ModelSpec:
+    return st.session_state.setdefault("app.model_spec", DEFAULT_SPEC)
+
+
+def set_model_spec(spec: ModelSpec) -> None:
+    st.session_state["app.model_spec"] = spec
+
+
+def token() -> str | None:
+    """A Hub token typed by this visitor: kept in memory for this session only."""
+    return st.session_state.get("app.hub_token") or None
+
+
+def current_plan() -> LoraPlan | None:
+    return st.session_state.get("configure.plan")
+
+
+def saved_plans() -> dict[str, dict]:
+    """name -> {"model": ModelSpec, "plan": LoraPlan}; the Compare page's list."""
+    return st.session_state.setdefault("compare.plans", {})
