@@ -13,9 +13,10 @@ st.set_page_config(page_title="LoRA Lens", page_icon="🔍", layout="wide")
 
 
 def render_sidebar() -> None:
-    lang()  # sets the default from the browser's locale once
+    # Re-assign so the choice survives the label changing language (a new widget identity).
+    st.session_state["app.lang"] = lang()
     st.sidebar.radio(
-        tr("ui.language"),
+        "Language · 언어",
         LANGS,
         key="app.lang",
         format_func=lambda code: {"en": "English", "ko": "한국어"}[code],
@@ -33,10 +34,10 @@ def render_sidebar() -> None:
 
 render_sidebar()
 pages = [
-    st.Page("pages/inspect.py", title=tr("ui.page_inspect"), icon="🔎", url_path="inspect", default=True),
-    st.Page("pages/configure.py", title=tr("ui.page_configure"), icon="🎛️", url_path="configure"),
-    st.Page("pages/compare.py", title=tr("ui.page_compare"), icon="📊", url_path="compare"),
-    st.Page("pages/train.py", title=tr("ui.page_train"), icon="🏋️", url_path="train"),
-    st.Page("pages/analyze.py", title=tr("ui.page_analyze"), icon="🧪", url_path="analyze"),
+    st.Page("pages/inspect.py", title=tr("ui.page_inspect"), icon=":material/search:", url_path="inspect", default=True),
+    st.Page("pages/configure.py", title=tr("ui.page_configure"), icon=":material/tune:", url_path="configure"),
+    st.Page("pages/compare.py", title=tr("ui.page_compare"), icon=":material/bar_chart:", url_path="compare"),
+    st.Page("pages/train.py", title=tr("ui.page_train"), icon=":material/model_training:", url_path="train"),
+    st.Page("pages/analyze.py", title=tr("ui.page_analyze"), icon=":material/science:", url_path="analyze"),
 ]
 st.navigation(pages).run()

@@ -146,8 +146,14 @@ def _match_cached(inventory: Inventory, plan: LoraPlan) -> Match:
     saved = _outermost(saved)
     matched: list[str] = []
     refused: list[str] = []
+    # A list of targets only ever matches names ending with one of them (PEFT: equal, or ends with ".t"):
+    # skip the rest before asking PEFT's matcher, which still decides every candidate.
+    targets = config.target_modules
+    suffixes = tuple(targets) if targets is not None and not isinstance(targets, str) else None
     for module in inventory.modules:
-        if not module.name or _inside(module.name, saved):
+        if not module.name or (suffixes is not None and not module.name.endswith(suffixes)):
+            continue
+        if saved and _inside(module.name, saved):
             continue
         hit = check_target_module_exists(config, module.name)
         if not hit or isinstance(hit, _ExcludedModule):
@@ -156,6 +162,16 @@ def _match_cached(inventory: Inventory, plan: LoraPlan) -> Match:
     if refused:
         kind = next(m.class_name for m in inventory.modules if m.name == refused[0])
         raise LensError("budget.unsupported_module", name=refused[0], kind=kind, count=len(refused))
+    # PEFT's matcher spares modules_to_save by whole name segments, but _set_trainable then wraps any
+    # module whose name merely ends with the string (DistilBERT's "pre_classifier" for "classifier"):
+    # wrapping a module LoRA already replaced is a TypeError in PEFT.
+    both = [name for name in matched if name in saved]
+    if both:
+        raise LensError(
+            "plan.peft_refused",
+            detail=f"'{both[0]}' would get LoRA and also be copied by modules_to_save ({', '.join(saved_names)}); "
+            "exclude it from the targets or from modules_to_save.",
+        )
     matched += [name for name in experts if name not in matched]
     if not matched:
         raise LensError("budget.no_match", targets=_describe_targets(plan), names=", ".join(inventory.short_names()[:12]))

@@ -12,6 +12,7 @@ from core.presets import PRESETS, preset_targets
 from core.plan import LoraPlan
 from ui import resources
 from ui.state import lang, model_spec, saved_plans, token, tr
+from ui.memory_panel import estimate_for_compare, render_compare_memory
 from ui.widgets import guarded
 
 
@@ -79,28 +80,23 @@ def render_io() -> None:
             st.success(tr("compare.imported", n=len(imported)))
 
 
-def evaluate() -> tuple[list[PlanResult], dict, dict]:
-    results, curves, chosen = [], {}, {}
+def evaluate() -> tuple[list[PlanResult], dict, dict, dict]:
+    results, curves, chosen, estimates = [], {}, {}, {}
     for name, item in saved_plans().items():
         try:
             mc = resources.model_config(item["model"], token())
             inv = resources.inventory(item["model"], token())
             budget = compute_budget(inv, item["plan"])
-            memory = _memory_total(inv, budget, mc)
+            est = estimate_for_compare(inv, budget, mc, item["plan"])
         except LensError as exc:
             st.warning(tr("compare.plan_error", name=name, message=exc.message(lang())))
             continue
-        results.append(PlanResult(name, mc.display_name, item["plan"], budget, memory))
+        results.append(PlanResult(name, mc.display_name, item["plan"], budget, est.total if est else None))
+        if est is not None:
+            estimates[name] = est
         curves[name] = budget_curve(inv, item["plan"])
         chosen[name] = (item["plan"].r, budget.trainable_params)
-    return results, curves, chosen
-
-
-def _memory_total(inv, budget, mc) -> int | None:
-    from ui.memory_panel import estimate_for_compare
-
-    est = estimate_for_compare(inv, budget, mc)
-    return est.total if est is not None else None
+    return results, curves, chosen, estimates
 
 
 def main() -> None:
@@ -112,7 +108,7 @@ def main() -> None:
         st.info(tr("compare.empty"))
         return
     render_manage()
-    results, curves, chosen = evaluate()
+    results, curves, chosen, estimates = evaluate()
     if not results:
         return
     st.markdown(f"#### {tr('compare.table')}")
@@ -127,9 +123,7 @@ def main() -> None:
     right.plotly_chart(r_curve_figure(curves, chosen, lang()), width="stretch", key="compare.r")
     st.markdown(f"##### {tr('compare.chart_blocks')}")
     st.plotly_chart(blocks_figure(results, lang()), width="stretch", key="compare.blocks")
-    from ui.memory_panel import render_compare_memory
-
-    render_compare_memory(results, key="compare")
+    render_compare_memory(estimates, key="compare")
 
 
 main()

@@ -152,7 +152,7 @@ def main() -> None:
     render_save(plan)
     from ui.memory_panel import render_memory_panel
 
-    render_memory_panel(inv, budget, mc, key="configure")
+    render_memory_panel(inv, budget, mc, key="configure", plan=plan)
 
 
 main()

@@ -32,9 +32,9 @@ def render_picker() -> None:
         with c2:
             task = st.selectbox(
                 tr("inspect.task"),
-                (None, *TASKS),
-                index=(None, *TASKS).index(current.task) if current.task in TASKS else 0,
-                format_func=lambda x: tr("inspect.task_auto") if x is None else x,
+                ("auto", *TASKS),
+                index=("auto", *TASKS).index(current.task) if current.task in TASKS else 0,
+                format_func=lambda x: tr("inspect.task_auto") if x == "auto" else x,
                 key="inspect.task",
             )
         submitted = st.form_submit_button(tr("inspect.load"), type="primary")
@@ -42,7 +42,7 @@ def render_picker() -> None:
         if not ref or not str(ref).strip():
             st.error(tr("inspect.empty_input"))
             return
-        set_model_spec(ModelSpec(source, str(ref).strip(), task))
+        set_model_spec(ModelSpec(source, str(ref).strip(), None if task == "auto" else task))
 
 
 def _render_ref_input(source: str, current: ModelSpec) -> str | None:

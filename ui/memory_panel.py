@@ -1,15 +1,87 @@
-"""The memory planner, shared by Configure and Compare."""
+"""The memory planner, shared by Configure and Compare (one set of settings per visitor)."""
 
 from __future__ import annotations
 
+import pandas as pd
+import streamlit as st
 
-def render_memory_panel(inv, budget, mc, key: str) -> None:  # filled in once core.memory lands
-    return None
+from core.errors import LensError
+from core.i18n import human_bytes
+from core.memory import GPUS, PRECISIONS, MemoryEstimate, MemorySettings, estimate_training_memory, memory_figure
+from ui.state import lang, tr
+
+K = "memory.w."
 
 
-def estimate_for_compare(inv, budget, mc):
-    return None
+def settings_from_state() -> MemorySettings:
+    s = st.session_state
+    return MemorySettings(
+        precision=s.get(K + "precision", "bf16"),
+        batch_size=int(s.get(K + "batch", 4)),
+        seq_len=int(s.get(K + "seq", 512)),
+        gradient_checkpointing=bool(s.get(K + "ckpt", False)),
+    )
 
 
-def render_compare_memory(results, key: str) -> None:
-    return None
+def render_settings() -> None:
+    for key, value in (("precision", "bf16"), ("batch", 4), ("seq", 512), ("ckpt", False)):
+        st.session_state.setdefault(K + key, value)
+        st.session_state[K + key] = st.session_state[K + key]  # survive page switches
+    c1, c2, c3, c4 = st.columns(4)
+    c1.selectbox(tr("mempanel.precision"), PRECISIONS, key=K + "precision", help=tr("mempanel.precision_help"))
+    c2.number_input(tr("mempanel.batch"), 1, 4096, step=1, key=K + "batch")
+    c3.number_input(tr("mempanel.seq"), 1, 1_048_576, step=128, key=K + "seq")
+    c4.toggle(tr("mempanel.ckpt"), key=K + "ckpt")
+
+
+def estimate(inv, budget, mc, plan=None) -> MemoryEstimate:
+    return estimate_training_memory(inv, budget, settings_from_state(), config=mc.config, plan=plan)
+
+
+def estimate_for_compare(inv, budget, mc, plan=None) -> MemoryEstimate | None:
+    try:
+        return estimate(inv, budget, mc, plan)
+    except LensError:
+        return None
+
+
+def render_fits(estimates: dict[str, MemoryEstimate]) -> None:
+    rows = []
+    for gpu, size in GPUS.items():
+        row = {tr("mempanel.gpu"): gpu, tr("mempanel.gpu_memory"): human_bytes(size)}
+        for label, est in estimates.items():
+            row[label] = ("✅ " + tr("mempanel.fits")) if est.fits(size) else ("❌ " + tr("mempanel.no_fit"))
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def render_memory_panel(inv, budget, mc, key: str, plan=None) -> None:
+    st.markdown(f"#### {tr('mempanel.title')}")
+    render_settings()
+    try:
+        est = estimate(inv, budget, mc, plan)
+    except LensError as exc:
+        st.error(exc.message(lang()), icon="⚠️")
+        return
+    for note_key, params in est.notes:
+        st.caption("ℹ️ " + tr(note_key, **params))
+    left, right = st.columns([2, 3])
+    with left:
+        st.metric(tr("mempanel.total"), human_bytes(est.total))
+        parts = pd.DataFrame(
+            [{tr("mempanel.component"): tr(f"memory.comp.{name}"), tr("mempanel.bytes"): human_bytes(v)} for name, v in est.items()]
+        )
+        st.dataframe(parts, hide_index=True, width="stretch")
+        render_fits({tr("mempanel.this_plan"): est})
+    with right:
+        st.plotly_chart(memory_figure(est, lang(), gpus=("T4 16 GB", "A100 40 GB")), width="stretch", key=f"{key}.memfig")
+    st.caption(tr("mempanel.assumptions"))
+
+
+def render_compare_memory(estimates: dict[str, MemoryEstimate], key: str) -> None:
+    if not estimates:
+        return
+    st.markdown(f"##### {tr('compare.chart_memory')}")
+    render_settings()
+    st.plotly_chart(memory_figure(estimates, lang()), width="stretch", key=f"{key}.memfig")
+    render_fits(estimates)

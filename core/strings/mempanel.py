@@ -1,0 +1,27 @@
+"""The memory planner panel."""
+
+STRINGS = {
+    "mempanel.title": ("Memory needed to train this plan", "이 계획을 학습하는 데 필요한 메모리"),
+    "mempanel.precision": ("Base weights precision", "기본 가중치 정밀도"),
+    "mempanel.precision_help": (
+        "fp32/bf16/fp16 as loaded; int8 and nf4 (QLoRA) quantize the Linear weights with bitsandbytes (CUDA only).",
+        "fp32/bf16/fp16은 그대로 불러오고, int8·nf4(QLoRA)는 bitsandbytes로 Linear 가중치를 양자화합니다(CUDA 전용).",
+    ),
+    "mempanel.batch": ("Batch size", "배치 크기"),
+    "mempanel.seq": ("Sequence length", "시퀀스 길이"),
+    "mempanel.ckpt": ("Gradient checkpointing", "그래디언트 체크포인팅"),
+    "mempanel.total": ("Estimated peak", "예상 최대 메모리"),
+    "mempanel.component": ("Component", "구성 요소"),
+    "mempanel.bytes": ("Memory", "메모리"),
+    "mempanel.gpu": ("GPU", "GPU"),
+    "mempanel.gpu_memory": ("GPU memory", "GPU 메모리"),
+    "mempanel.fits": ("fits", "가능"),
+    "mempanel.no_fit": ("does not fit", "부족"),
+    "mempanel.this_plan": ("This plan", "이 계획"),
+    "mempanel.assumptions": (
+        "Assumptions: LoRA weights, gradients and AdamW states in fp32 (PEFT's default); SDPA/flash attention; "
+        "500 MiB CUDA context. Weights, adapter, gradients and optimizer are exact; activations are modelled per block.",
+        "가정: LoRA 가중치·그래디언트·AdamW 상태는 fp32(PEFT 기본값), SDPA/flash 어텐션, CUDA 컨텍스트 500 MiB. "
+        "가중치·어댑터·그래디언트·옵티마이저는 정확한 값이며, 활성화는 블록 단위 모델로 추정합니다.",
+    ),
+}

@@ -1,0 +1,93 @@
+"""Helpers for the real-browser test: serve the app, drive Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_app(env: dict[str, str] | None = None):
+    """Start ``streamlit run app.py`` on a free loopback port; yield its URL and the log path."""
+    port = free_port()
+    log = ROOT / "artifacts" / f"server-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not start: " + log.read_text()[-2000:])
+        yield url, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_idle(page, timeout: float = 180) -> None:
+    """Wait for Streamlit's rerun to start (briefly) and then to finish."""
+    status = page.locator('[data-testid="stStatusWidget"]')
+    try:
+        status.first.wait_for(state="visible", timeout=1500)
+    except Exception:  # noqa: BLE001 - a fast rerun may finish before we look
+        pass
+    deadline = time.time() + timeout
+    quiet = 0
+    while time.time() < deadline:
+        quiet = quiet + 1 if status.count() == 0 else 0
+        if quiet >= 3:
+            return
+        page.wait_for_timeout(250)
+    raise TimeoutError("app still running")
+
+
+def shot(page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def goto_page(page, title: str) -> None:
+    """Click a sidebar navigation link (keeps the session, unlike loading a new URL)."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    wait_idle(page)
+
+
+def no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]').first.inner_text()

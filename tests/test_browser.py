@@ -1,0 +1,103 @@
+"""The whole journey in a real browser (Debian's headless Chromium via Playwright), offline.
+
+Screenshots of each step go to artifacts/screenshots/. CI must fail, not skip, when the browser is missing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, goto_page, no_exception, serve_app, shot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def page():
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `bash run.sh test` (it installs it)"
+    with serve_app() as (url, log), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US", accept_downloads=True)
+        pg = context.new_page()
+        pg.set_default_timeout(120_000)
+        pg.goto(url)
+        wait_idle(pg)
+        pg.server_log = log
+        yield pg
+        browser.close()
+
+
+def metric_value(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_01_inspect_default_model_in_english(page):
+    page.get_by_text("Inspect a model").first.wait_for()
+    assert metric_value(page, "Total parameters") == "134.52M"
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.wait_for()
+    assert chart.locator("text.legendtext", has_text="q_proj").count() == 1  # the parameter map's legend
+    no_exception(page)
+    shot(page, "01-inspect-en")
+
+
+def test_02_switch_language_to_korean_and_back(page):
+    page.locator('[data-testid="stSidebar"]').get_by_text("한국어").click()
+    wait_idle(page)
+    page.get_by_text("전체 파라미터").first.wait_for()
+    assert metric_value(page, "전체 파라미터") == "1.3억"
+    shot(page, "02-inspect-ko")
+    page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
+    wait_idle(page)
+    page.get_by_text("Inspect a model").first.wait_for()
+
+
+def test_03_configure_qv_then_all_linear(page):
+    goto_page(page, "Configure")
+    page.get_by_text("Trainable parameters").first.wait_for()
+    assert metric_value(page, "Trainable parameters") == "460.80K"  # q_proj+v_proj, r=8 on SmolLM2-135M
+    _save_plan(page, "q,v r=8")
+    page.get_by_role("radio", name="all-linear", exact=True).click()
+    wait_idle(page)
+    assert metric_value(page, "Trainable parameters") == "4.88M"  # all-linear, r=8
+    no_exception(page)
+    shot(page, "03-configure-all-linear")
+    _save_plan(page, "all-linear r=8")
+    page.get_by_role("radio", name="All MLP", exact=True).click()
+    wait_idle(page)
+    r_input = page.get_by_label("r (rank)")
+    r_input.fill("64")
+    r_input.press("Enter")
+    wait_idle(page)
+    _save_plan(page, "MLP only r=64")
+
+
+def _save_plan(page, name: str) -> None:
+    box = page.get_by_label("Save this plan as")
+    box.fill(name)
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Save plan for Compare").click()
+    wait_idle(page)
+    page.get_by_text(f"Saved '{name}'").wait_for()
+
+
+def test_04_compare_three_plans(page):
+    goto_page(page, "Compare")
+    page.get_by_text("Side by side").first.wait_for()
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.wait_for()
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    assert charts.count() >= 3
+    body = page.locator("body").inner_text()
+    for name in ("q,v r=8", "all-linear r=8", "MLP only r=64"):
+        assert name in body
+    no_exception(page)
+    shot(page, "04-compare")
