@@ -1,2 +1,148 @@
+"""Train: a short real LoRA fine-tune in the background, live progress, playground, downloads."""
+
+from __future__ import annotations
+
 import streamlit as st
-st.title("…")
+
+from core.embedded import EMBEDDED
+from core.errors import LensError
+from core.jobs import job_manager
+from core.models import ModelSpec
+from core.plan import LoraPlan
+from core.presets import preset_targets
+from core.train_settings import TrainSettings
+from ui import resources
+from ui.state import current_plan, model_spec, session_id, token, tr
+from ui.train_panels import render_data_picker, render_preview, render_snapshot
+from ui.train_results import render_results
+from ui.widgets import guarded
+
+CURRENT = "__current__"
+
+
+def pick_model() -> tuple[ModelSpec, str] | None:
+    current = model_spec()
+    options = list(EMBEDDED)
+    if current.source in ("local", "hub"):
+        options.append(CURRENT)
+    c1, c2 = st.columns([3, 2])
+    choice = c1.selectbox(
+        tr("trainpage.model"), options, key="train.model",
+        format_func=lambda n: tr("trainpage.current", name=current.ref) if n == CURRENT else EMBEDDED[n].display_name,
+    )
+    default_task = "causal-lm" if choice != "minilm" else "seq-cls"
+    tasks = ("causal-lm", "seq-cls")
+    task = c2.selectbox(tr("trainpage.task"), tasks, index=tasks.index(default_task), key=f"train.task.{choice}",
+                        format_func=lambda x: tr(f"trainpage.task_{x}"))
+    spec = current if choice == CURRENT else ModelSpec("embedded", choice)
+    return ModelSpec(spec.source, spec.ref, task), task
+
+
+def pick_plan(spec: ModelSpec, task: str, num_labels: int) -> LoraPlan | None:
+    configured = current_plan()
+    same_model = (model_spec().source, model_spec().ref) == (spec.source, spec.ref)
+    if configured is not None and same_model:
+        st.caption(tr("trainpage.plan_configured", targets=_targets(configured), r=configured.r))
+        return configured.with_changes(task=task)
+    inv = guarded(lambda: resources.inventory(ModelSpec(spec.source, spec.ref, task, num_labels), token()))
+    if inv is None:
+        return None
+    targets, regex = preset_targets(inv, "qv")
+    plan = LoraPlan(targets=targets, target_regex=None if targets else "all-linear", r=8, lora_alpha=16, task=task)
+    st.caption(tr("trainpage.plan_default", targets=_targets(plan), r=plan.r))
+    return plan
+
+
+def _targets(plan: LoraPlan) -> str:
+    return plan.target_regex or ", ".join(plan.targets)
+
+
+def settings_form() -> TrainSettings:
+    d = TrainSettings()
+    with st.expander(tr("trainpage.settings")):
+        c = st.columns(4)
+        steps = c[0].number_input(tr("trainpage.steps"), 1, 100_000, d.max_steps, key="train.steps")
+        lr = c[1].number_input(tr("trainpage.lr"), 0.0, 1.0, 0.0, format="%.5f", key="train.lr")
+        batch = c[2].number_input(tr("trainpage.batch"), 1, 1024, d.batch_size, key="train.batch")
+        accum = c[3].number_input(tr("trainpage.accum"), 1, 1024, d.grad_accum, key="train.accum")
+        c = st.columns(4)
+        seq = c[0].number_input(tr("trainpage.seq"), 0, 8192, 0, key="train.seq")
+        warmup = c[1].number_input(tr("trainpage.warmup"), 0, 10_000, d.warmup_steps, key="train.warmup")
+        seed = c[2].number_input(tr("trainpage.seed"), 0, 2**31 - 1, d.seed, key="train.seed")
+        precision = c[3].selectbox(tr("trainpage.precision"), ("auto", "fp32", "bf16", "fp16"), key="train.precision")
+        c = st.columns(4)
+        ckpt = c[0].toggle(tr("trainpage.ckpt"), key="train.ckpt")
+        val = c[1].slider(tr("trainpage.val"), 0.05, 0.5, d.val_fraction, key="train.val")
+    return d.with_changes(
+        max_steps=int(steps), learning_rate=float(lr) or None, batch_size=int(batch), grad_accum=int(accum),
+        max_seq_len=int(seq) or None, warmup_steps=int(warmup), seed=int(seed), precision=precision,
+        gradient_checkpointing=bool(ckpt), val_fraction=float(val),
+    )
+
+
+def render_setup() -> None:
+    picked = pick_model()
+    if picked is None:
+        return
+    spec, task = picked
+    ds = render_data_picker(task)
+    if ds is None:
+        return
+    settings = settings_form()
+    parts = render_preview(ds, settings.val_fraction, settings.seed)
+    if parts is None:
+        return
+    train, val = parts
+    num_labels = max(len(ds.labels()), 2) if task == "seq-cls" else 2
+    spec = ModelSpec(spec.source, spec.ref, task, num_labels)
+    plan = pick_plan(spec, task, num_labels)
+    if plan is None:
+        return
+    busy = any(not j.snapshot.finished for j in job_manager().jobs_of(session_id()))
+    if st.button(tr("trainpage.start"), type="primary", key="train.start", disabled=busy):
+        job_id = guarded(lambda: job_manager().submit(session_id(), spec, plan, train, val, settings))
+        if job_id:
+            st.session_state["train.job"] = job_id
+            st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def live(job_id: str) -> None:
+    """Polls the background run once a second; only this fragment reruns."""
+    try:
+        job = job_manager().get(session_id(), job_id)
+    except LensError:
+        return
+    snap = job.snapshot
+    render_snapshot(snap, job_manager().queue_position(job_id), key="train.live")
+    if not snap.finished:
+        if st.button(tr("trainpage.stop"), key="train.stop"):
+            guarded(lambda: job_manager().stop(session_id(), job_id))
+    elif st.session_state.get("train.shown_done") != job_id:
+        st.session_state["train.shown_done"] = job_id
+        st.rerun(scope="app")  # show the playground and downloads
+
+
+def main() -> None:
+    st.title(tr("trainpage.title"))
+    st.caption(tr("trainpage.intro"))
+    render_setup()
+    jobs = job_manager().jobs_of(session_id())
+    if not jobs:
+        return
+    st.divider()
+    st.markdown(f"#### {tr('trainpage.runs')}")
+    ids = [j.id for j in jobs]
+    default = st.session_state.get("train.job")
+    index = ids.index(default) if default in ids else len(ids) - 1
+    labels = {j.id: f"#{i + 1} · {j.spec.ref} · {j.train.name} · {j.snapshot.status}" for i, j in enumerate(jobs)}
+    job_id = st.selectbox(tr("trainpage.pick_run"), ids, index=index, format_func=labels.get, key="train.pick")
+    job = job_manager().get(session_id(), job_id)
+    if job.snapshot.finished:
+        render_snapshot(job.snapshot, None, key="train.final")
+        render_results(job)
+    else:
+        live(job_id)
+
+
+main()

@@ -29,8 +29,20 @@ def tr(key: str, **params: object) -> str:
 
 
 def session_id() -> str:
-    """An unguessable id for this visitor's files and jobs."""
-    return st.session_state.setdefault("app.session_id", uuid.uuid4().hex)
+    """An unguessable id for this visitor's files and jobs.
+
+    It rides in the URL (``?sid=``) so a reload finds a running training again; only
+    someone holding that URL can reach the visitor's runs.
+    """
+    if "app.session_id" not in st.session_state:
+        sid = str(st.query_params.get("sid", ""))
+        if not (len(sid) == 32 and all(c in "0123456789abcdef" for c in sid)):
+            sid = uuid.uuid4().hex
+        st.session_state["app.session_id"] = sid
+    sid = st.session_state["app.session_id"]
+    if st.query_params.get("sid") != sid:
+        st.query_params["sid"] = sid
+    return sid
 
 
 def model_spec() -> ModelSpec:

@@ -1,0 +1,121 @@
+"""Renderers for the Train page: data picker, live progress, playground, downloads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.data import BUNDLED, TextDataset, load_bundled, train_val_split
+from core.run_state import RunSnapshot
+from ui.state import lang, tr
+from ui.widgets import guarded
+
+UPLOAD, HUB = "__upload__", "__hub__"
+
+
+def render_data_picker(task: str) -> TextDataset | None:
+    names = [n for n, info in BUNDLED.items() if task in info.tasks] + [UPLOAD, HUB]
+    labels = {UPLOAD: tr("trainpage.data_upload"), HUB: tr("trainpage.data_hub")}
+    choice = st.selectbox(tr("trainpage.data"), names, key="train.data",
+                          format_func=lambda n: labels.get(n) or BUNDLED[n].display_name(lang()))
+    if choice == UPLOAD:
+        return _uploaded(task)
+    if choice == HUB:
+        return _hub(task)
+    return guarded(lambda: _bundled(choice, task))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _bundled(name: str, task: str) -> TextDataset:
+    return load_bundled(name, task)
+
+
+def _uploaded(task: str) -> TextDataset | None:
+    from core.data import dataset_from_frame, parse_upload
+
+    upload = st.file_uploader(tr("trainpage.upload"), type=["csv", "json", "jsonl"], key="train.upload")
+    if upload is None:
+        return None
+    frame = guarded(lambda: parse_upload(upload.name, upload.getvalue()))
+    return _map_columns(frame, task, "upload") if frame is not None else None
+
+
+def _hub(task: str) -> TextDataset | None:
+    from core.data import load_hub_dataset
+    from ui.state import token
+
+    repo = st.text_input(tr("trainpage.data_hub"), key="train.hub_data", placeholder="owner/name")
+    if not repo.strip():
+        return None
+    frame = guarded(lambda: load_hub_dataset(repo.strip(), token=token()))
+    return _map_columns(frame, task, repo.strip()) if frame is not None else None
+
+
+def _map_columns(frame: pd.DataFrame, task: str, name: str) -> TextDataset | None:
+    from core.data import dataset_from_frame
+
+    cols = list(frame.columns)
+    c1, c2 = st.columns(2)
+    text_col = c1.selectbox(tr("trainpage.text_col"), cols, key="train.text_col")
+    target_col = c2.selectbox(tr("trainpage.target_col"), cols, index=min(1, len(cols) - 1), key="train.target_col")
+    ds = guarded(lambda: dataset_from_frame(frame, task, text_col, target_col, name))
+    if ds is not None and ds.dropped:
+        st.caption(tr("data.rows_dropped", n=ds.dropped))
+    return ds
+
+
+def render_preview(ds: TextDataset, val_fraction: float, seed: int) -> tuple[TextDataset, TextDataset] | None:
+    parts = guarded(lambda: train_val_split(ds, val_fraction, seed))
+    if parts is None:
+        return None
+    train, val = parts
+    with st.expander(tr("trainpage.preview", n=len(ds), train=len(train), val=len(val))):
+        rows = [{"text": e.text[:200], "response": (e.response or "")[:200], "label": e.label or ""} for e in ds.examples[:20]]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    return train, val
+
+
+def loss_figure(snap: RunSnapshot) -> go.Figure:
+    fig = go.Figure()
+    if snap.losses:
+        fig.add_scatter(x=[p["step"] for p in snap.losses], y=[p["loss"] for p in snap.losses], mode="lines+markers",
+                        name=tr("trainpage.loss"), line={"color": "#4C8BF5"})
+    if snap.evals:
+        fig.add_scatter(x=[p["step"] for p in snap.evals], y=[p["eval_loss"] for p in snap.evals], mode="lines+markers",
+                        name=tr("trainpage.eval_loss"), line={"color": "#F28E2B", "dash": "dash"})
+    fig.update_layout(xaxis_title="step", yaxis_title=tr("trainpage.chart_loss"), height=320,
+                      margin={"t": 20, "b": 40, "l": 50, "r": 10}, xaxis={"range": [0, max(snap.total_steps, 1)]})
+    return fig
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "…"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def render_snapshot(snap: RunSnapshot, queue_pos: int | None, key: str) -> None:
+    if snap.status == "queued":
+        st.info(tr("trainpage.queued", n=queue_pos or 1))
+    text = tr("trainpage.running", step=snap.step, total=snap.total_steps or "?", eta=_eta(snap.eta_s))
+    st.progress(snap.progress, text=text)
+    m1, m2, m3, m4 = st.columns(4)
+    last = snap.losses[-1] if snap.losses else {}
+    m1.metric(tr("trainpage.loss"), f"{last['loss']:.4f}" if last else "-")
+    m2.metric(tr("trainpage.lr_now"), f"{last['lr']:.2e}" if last else "-")
+    m3.metric(tr("trainpage.tokens_s"), f"{snap.tokens_per_s:,.0f}" if snap.tokens_per_s else "-")
+    m4.metric(tr("trainpage.gpu_mem"), f"{snap.gpu_mem_bytes / 2**30:.2f} GiB" if snap.gpu_mem_bytes else "-")
+    st.plotly_chart(loss_figure(snap), width="stretch", key=f"{key}.loss")
+    if snap.status == "done":
+        st.success(tr("trainpage.done", steps=snap.step, secs=snap.elapsed_s))
+    elif snap.status == "stopped":
+        st.warning(tr("trainpage.stopped", steps=snap.step))
+    elif snap.status == "failed" and snap.error_key:
+        st.error(tr(snap.error_key, **snap.error_params), icon="⚠️")
+    if snap.metrics:
+        st.markdown(f"##### {tr('trainpage.metrics')}")
+        cols = st.columns(len(snap.metrics))
+        for col, (name, value) in zip(cols, snap.metrics.items(), strict=True):
+            col.metric(name, f"{value:.4f}")

@@ -1,0 +1,88 @@
+"""After a run: playground (base vs adapted) and every way to take the adapter away."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip
+from core.playground import classify_side_by_side, generate_side_by_side
+from ui.state import tr
+from ui.widgets import guarded
+
+
+def render_results(job) -> None:
+    result = job.result
+    if result is None or result.adapter_dir is None:
+        return
+    render_playground(job, result.task)
+    render_downloads(job)
+
+
+def render_playground(job, task: str) -> None:
+    st.markdown(f"#### {tr('trainpage.try')}")
+    default = "안녕하세요! 오늘 기분이 어때요?" if job.train.name.endswith("ko") else "What is your favourite food?"
+    with st.form(f"train.try.{job.id}"):
+        text = st.text_area(tr("trainpage.prompt"), value=default if task == "causal-lm" else "A moving, funny film.",
+                            max_chars=2000, key=f"train.prompt.{job.id}")
+        go = st.form_submit_button(tr("trainpage.run_try"))
+    if not go:
+        return
+    if task == "causal-lm":
+        out = guarded(lambda: generate_side_by_side(job, text))
+        if out:
+            c1, c2 = st.columns(2)
+            c1.markdown(f"**{tr('trainpage.base')}**")
+            c1.write(out[0])
+            c2.markdown(f"**{tr('trainpage.adapted')}**")
+            c2.write(out[1])
+    else:
+        scores = guarded(lambda: classify_side_by_side(job, text))
+        if scores:
+            frame = pd.DataFrame([{"label": s.label, tr("trainpage.base"): s.base, tr("trainpage.adapted"): s.adapted}
+                                  for s in scores])
+            st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def _cached(job, kind: str, make) -> bytes | None:
+    key = f"train.dl.{kind}.{job.id}"
+    if key not in st.session_state:
+        data = guarded(make)
+        if data is None:
+            return None
+        st.session_state[key] = data
+    return st.session_state[key]
+
+
+def render_downloads(job) -> None:
+    st.markdown(f"#### {tr('trainpage.take')}")
+    c1, c2, c3 = st.columns(3)
+    data = _cached(job, "adapter", lambda: adapter_zip(job))
+    if data:
+        c1.download_button(tr("trainpage.dl_adapter"), data, f"lora-adapter-{job.id[:8]}.zip", "application/zip",
+                           key=f"train.dl_adapter.{job.id}", type="primary")
+    bundle = _cached(job, "script", lambda: training_bundle_zip(job))
+    if bundle:
+        c2.download_button(tr("trainpage.dl_script"), bundle, f"lora-train-{job.id[:8]}.zip", "application/zip",
+                           key=f"train.dl_script.{job.id}")
+    if c3.button(tr("trainpage.dl_merged"), key=f"train.merge.{job.id}"):
+        _cached(job, "merged", lambda: merged_model_zip(job))
+    merged = st.session_state.get(f"train.dl.merged.{job.id}")
+    if merged:
+        c3.download_button("⬇️ merged.zip", merged, f"merged-{job.id[:8]}.zip", "application/zip",
+                           key=f"train.dl_merged.{job.id}")
+    with st.expander(tr("trainpage.push")):
+        with st.form(f"train.push.{job.id}", clear_on_submit=True):
+            repo = st.text_input(tr("trainpage.repo"))
+            tok = st.text_input(tr("trainpage.token"), type="password")
+            private = st.checkbox(tr("trainpage.private"), value=True)
+            if st.form_submit_button(tr("trainpage.push")):
+                url = guarded(lambda: push_to_hub(job, repo.strip(), tok or _env_token(), private=private))
+                if url:
+                    st.success(tr("trainpage.pushed", url=url))
+
+
+def _env_token() -> str:
+    import os
+
+    return os.environ.get("HF_TOKEN", "")
