@@ -142,8 +142,13 @@ def _fetch_hub_config(repo_id: str, token: str | None) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub import errors as hub_errors
 
+    offline = tuple(
+        getattr(hub_errors, name) for name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled") if hasattr(hub_errors, name)
+    )
     try:
         path = hf_hub_download(repo_id, "config.json", token=token or None)
+    except offline as exc:  # before EntryNotFoundError: offline misses subclass it
+        raise LensError("model.hub_unreachable", repo_id=repo_id) from exc
     except hub_errors.GatedRepoError as exc:
         raise LensError("model.gated", repo_id=repo_id) from exc
     except hub_errors.RepositoryNotFoundError as exc:

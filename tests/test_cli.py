@@ -1,0 +1,123 @@
+"""The CLI contract: layers/budget JSON equal PEFT's numbers; bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse errors
+        code = int(exc.code)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def peft_counts(slug: str, task: str | None, **plan_kwargs) -> tuple[int, int, list[str]]:
+    from peft import get_peft_model
+
+    from core.models import ModelSpec, build_meta_model, load_config
+    from core.plan import LoraPlan, to_lora_config
+
+    mc = load_config(ModelSpec("catalog", slug, task))
+    model = get_peft_model(build_meta_model(mc), to_lora_config(LoraPlan(task=mc.task, **plan_kwargs)))
+    adapted = sorted({n.split(".lora_A")[0].removeprefix("base_model.model.") for n, _ in model.named_parameters()
+                      if ".lora_A." in n})
+    return (*model.get_nb_trainable_parameters(), adapted)
+
+
+@pytest.mark.parametrize(
+    ("argv", "task", "plan"),
+    [
+        (["llama-3.2-1b", "--target", "q_proj", "v_proj", "--r", "16", "--alpha", "32"], None,
+         {"targets": ("q_proj", "v_proj"), "r": 16, "lora_alpha": 32}),
+        (["gpt2", "--target", "all-linear", "--bias", "lora_only"], None,
+         {"target_regex": "all-linear", "bias": "lora_only"}),
+        (["bert-base", "--task", "seq-cls", "--target", "query", "value", "--layers", "0,2", "--dora"], "seq-cls",
+         {"targets": ("query", "value"), "layers": (0, 2), "use_dora": True}),
+        (["t5-base", "--target", r".*\.(q|v)", "--rslora", "--r", "4"], None,
+         {"target_regex": r".*\.(q|v)", "use_rslora": True, "r": 4}),
+        (["smollm2-135m", "--target", "q_proj", "--modules-to-save", "lm_head", "--bias", "all"], None,
+         {"targets": ("q_proj",), "modules_to_save": ("lm_head",), "bias": "all"}),
+    ],
+)
+def test_budget_json_equals_peft(capsys, argv, task, plan):
+    code, out, err = run_cli(capsys, "budget", *argv, "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    trainable, total, adapted = peft_counts(argv[0], task, **plan)
+    assert payload["trainable_params"] == trainable
+    assert payload["total_params"] == total
+    assert sorted(m["name"] for m in payload["modules"]) == adapted
+    assert all(m["lora_params"] > 0 for m in payload["modules"])
+
+
+def test_layers_json_lists_every_adaptable_module(capsys):
+    code, out, _ = run_cli(capsys, "layers", "gpt2", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    names = {row["name"] for row in payload["layers"]}
+    assert "transformer.h.0.attn.c_attn" in names and "lm_head" in names
+    row = next(r for r in payload["layers"] if r["name"] == "transformer.h.0.attn.c_attn")
+    assert (row["in_features"], row["out_features"], row["kind"]) == (768, 2304, "conv1d-transposed")
+
+
+def test_readable_output(capsys):
+    code, out, _ = run_cli(capsys, "budget", "smollm2", "--target", "q_proj", "v_proj")
+    assert code == 0 and "trainable params: 460,800" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["budget", "no-such-model-xyz"], "Hub"),
+        (["budget", "not a valid id!!"], "not a valid Hub id"),
+        (["budget", "gpt2", "--target", "nothing_here"], "matches no layer"),
+        (["budget", "gpt2", "--target", "mlp"], "cannot adapt"),
+        (["budget", "gpt2", "--target", "c_attn", "--r", "0"], "r must be"),
+        (["budget", "gpt2", "--target", "c_attn", "--r", "100000"], "r must be"),
+        (["budget", "gpt2", "--target", "c_attn", "--alpha", "-1"], "lora_alpha"),
+        (["budget", "gpt2", "--target", "c_attn", "--dropout", "1.5"], "lora_dropout"),
+        (["budget", "gpt2", "--target", "c_attn", "--layers", "0,99"], "outside this model"),
+        (["budget", "gpt2", "--target", "c_attn", "--bias", "some"], "invalid choice"),
+        (["layers", "/nonexistent/folder/x"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv, needle):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert needle in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_folder_and_remote_code(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(capsys, "layers", str(tmp_path / "empty"))
+    assert code == 2 and "no config.json" in err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("{not json")
+    code, _, err = run_cli(capsys, "layers", str(bad))
+    assert code == 2 and "not valid JSON" in err
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    (remote / "config.json").write_text(json.dumps({"model_type": "llama", "auto_map": {"AutoModel": "x.Y"}}))
+    code, _, err = run_cli(capsys, "layers", str(remote))
+    assert code == 2 and "trust_remote_code" in err
+
+
+def test_python_m_core_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "core", "budget", "gpt2", "--target", "c_attn", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["trainable_params"] == 294_912
