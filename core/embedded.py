@@ -76,7 +76,7 @@ def config_folder(name: str) -> tuple[Path, str]:
         from transformers import AutoConfig
 
         gguf = _gguf_file(package_folder(name))
-        config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name, trust_remote_code=False)
         config.architectures = ["LlamaForCausalLM"]
         _atomic_save(only, config.save_pretrained)
     return only, info.display_name
@@ -98,9 +98,13 @@ def _convert_smollm2(target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = _gguf_file(package_folder("smollm2"))
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, trust_remote_code=False)
     model.config.architectures = ["LlamaForCausalLM"]
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # The weights are de-quantized to fp32 on load; drop the GGUF marker so save_pretrained accepts them.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, trust_remote_code=False)
 
     def save(folder: str) -> None:
         model.save_pretrained(folder, safe_serialization=True)

@@ -1,0 +1,99 @@
+"""Training settings: defaults sized for a one-minute demo on a small CPU, validated."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from core.errors import LensError
+
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
+DEFAULT_LR = {"causal-lm": 2e-4, "seq-cls": 5e-3}
+DEFAULT_SEQ_LEN = {"causal-lm": 128, "seq-cls": 128}
+MAX_STEPS_LIMIT = 100_000
+MAX_SEQ_LEN_LIMIT = 32_768
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train. ``learning_rate``/``max_seq_len`` of ``None`` mean the task's default."""
+
+    max_steps: int = 30
+    batch_size: int = 8
+    grad_accum: int = 1
+    max_seq_len: int | None = None
+    learning_rate: float | None = None
+    warmup_steps: int = 3
+    weight_decay: float = 0.0
+    seed: int = 0
+    eval_every: int = 15
+    max_eval_examples: int = 64
+    precision: str = "auto"
+    gradient_checkpointing: bool = False
+    val_fraction: float = 0.1
+
+    def lr_for(self, task: str) -> float:
+        return self.learning_rate if self.learning_rate is not None else DEFAULT_LR.get(task, 2e-4)
+
+    def seq_len_for(self, task: str) -> int:
+        return self.max_seq_len if self.max_seq_len is not None else DEFAULT_SEQ_LEN.get(task, 128)
+
+    def with_changes(self, **changes: object) -> TrainSettings:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainSettings:
+        known = set(cls.__dataclass_fields__)
+        settings = cls(**{k: v for k, v in data.items() if k in known})
+        validate_settings(settings)
+        return settings
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if not _is_int(value) or not low <= value <= high:  # type: ignore[operator]
+        raise LensError("train.bad_setting", name=name, value=value, low=low, high=high)
+
+
+def validate_settings(s: TrainSettings) -> None:
+    """Reject values that would crash or make no sense, naming the field and its range."""
+    _check_int("max_steps", s.max_steps, 1, MAX_STEPS_LIMIT)
+    _check_int("batch_size", s.batch_size, 1, 1024)
+    _check_int("grad_accum", s.grad_accum, 1, 1024)
+    if s.max_seq_len is not None:
+        _check_int("max_seq_len", s.max_seq_len, 8, MAX_SEQ_LEN_LIMIT)
+    _check_int("warmup_steps", s.warmup_steps, 0, MAX_STEPS_LIMIT)
+    _check_int("seed", s.seed, 0, 2**32 - 1)
+    _check_int("eval_every", s.eval_every, 1, MAX_STEPS_LIMIT)
+    _check_int("max_eval_examples", s.max_eval_examples, 1, 100_000)
+    lr = s.learning_rate
+    if lr is not None and (not isinstance(lr, int | float) or isinstance(lr, bool) or not 0 < lr <= 1):
+        raise LensError("train.bad_lr", value=lr)
+    wd = s.weight_decay
+    if not isinstance(wd, int | float) or isinstance(wd, bool) or not 0 <= wd < 1:
+        raise LensError("train.bad_setting", name="weight_decay", value=wd, low=0, high=1)
+    if s.precision not in PRECISIONS:
+        raise LensError("train.bad_precision", value=s.precision, options=", ".join(PRECISIONS))
+    if not isinstance(s.val_fraction, int | float) or not 0 < s.val_fraction < 1:
+        raise LensError("train.bad_setting", name="val_fraction", value=s.val_fraction, low=0, high=1)
+
+
+def resolve_precision(precision: str) -> str:
+    """Resolve "auto": bf16 on a CUDA GPU that supports it, else fp16 on CUDA, else fp32 (CPU)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if precision == "auto":
+        if not cuda:
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if precision in ("fp16", "bf16") and not cuda:
+        raise LensError("train.precision_needs_gpu", value=precision)
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise LensError("train.bf16_unsupported")
+    return precision

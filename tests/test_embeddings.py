@@ -1,0 +1,224 @@
+"""Embeddings before/after: pooling, layers, caching, projections, scores, and a real fine-tune."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from peft import LoraConfig, TaskType, get_peft_model
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+from core import embeddings as emb
+from core.data import TextDataset, load_bundled, sample, train_val_split
+from core.delta import delta_from_peft
+from core.embedded import weights_folder
+from core.embedding_charts import scatter_pair, truncate
+from core.embeddings import (
+    _LRU,
+    compare_scores,
+    embed,
+    embed_before_after,
+    pick_sample,
+    project,
+    separation_scores,
+)
+from core.errors import LensError
+from core.i18n import t
+
+hf_logging.set_verbosity_error()
+TEXTS = [
+    "A warm, funny and moving film.",
+    "Dull.",
+    "The plot never comes together, and the acting is flat from start to finish.",
+    "An instant classic that rewards a second viewing.",
+    "I want those two hours back.",
+    "Gorgeous to look at, empty inside.",
+]
+
+
+def minilm_lora(seed: int = 0) -> tuple[torch.nn.Module, object]:
+    torch.manual_seed(seed)
+    folder = str(weights_folder("minilm"))
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
+    config = LoraConfig(
+        r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["query", "value"], task_type=TaskType.SEQ_CLS
+    )
+    return get_peft_model(model, config), AutoTokenizer.from_pretrained(folder)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread for this module: on a shared 2-core box two spinning
+    OpenMP threads run several times slower than one; on an idle box it costs little."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    return minilm_lora()
+
+
+def test_fresh_adapter_changes_nothing(fresh):
+    model, tokenizer = fresh
+    pair = embed_before_after(model, tokenizer, TEXTS, use_cache=False)
+    assert pair.before.shape == (len(TEXTS), 384)
+    np.testing.assert_array_equal(pair.before, pair.after)
+    assert not pair.before.flags.writeable
+
+
+def test_mean_pooling_ignores_padding(fresh):
+    model, tokenizer = fresh
+    alone = embed(model, tokenizer, [TEXTS[1]])
+    batched = embed(model, tokenizer, TEXTS[:3], batch_size=3)  # "Dull." is padded here
+    np.testing.assert_allclose(alone[0], batched[1], atol=1e-5)
+
+
+def test_layers_and_pooling(fresh):
+    model, tokenizer = fresh
+    last = embed(model, tokenizer, TEXTS[:2])
+    first = embed(model, tokenizer, TEXTS[:2], layer=0)
+    cls = embed(model, tokenizer, TEXTS[:2], pooling="cls")
+    assert not np.allclose(last, first) and not np.allclose(last, cls)
+    np.testing.assert_allclose(embed(model, tokenizer, TEXTS[:2], layer=6), last, atol=1e-6)
+    with pytest.raises(LensError) as bad:
+        embed(model, tokenizer, TEXTS[:2], layer=7)
+    assert bad.value.key == "analysis.bad_layer"
+    with pytest.raises(LensError) as pool:
+        embed(model, tokenizer, TEXTS[:2], pooling="max")
+    assert pool.value.key == "analysis.bad_pooling"
+    model.train()
+    embed(model, tokenizer, TEXTS[:2])
+    assert model.training  # embed() switches to eval and back
+    model.eval()
+
+
+def test_cls_needs_an_encoder(fresh):
+    model, tokenizer = fresh
+
+    class NoCls:
+        cls_token_id = None
+
+    with pytest.raises(LensError) as err:
+        embed(model, NoCls(), TEXTS, pooling="cls")
+    assert err.value.key == "analysis.cls_needs_encoder"
+
+
+def test_cache_hits_and_keys(fresh):
+    model, tokenizer = fresh
+    emb.clear_cache()
+    first = embed_before_after(model, tokenizer, TEXTS, model_id="minilm")
+    assert embed_before_after(model, tokenizer, TEXTS, model_id="minilm") is first
+    assert embed_before_after(model, tokenizer, TEXTS, model_id="minilm", layer=3) is not first
+    assert embed_before_after(model, tokenizer, TEXTS[:4], model_id="minilm") is not first
+    lru = _LRU(2)
+    for i in range(3):
+        lru.put((i,), first)
+    assert len(lru) == 2 and lru.get((0,)) is None and lru.get((2,)) is first
+
+
+def test_sample_size_checks():
+    ds = TextDataset("tiny", tuple(load_bundled("rotten-tomatoes", "seq-cls").examples[:10]))
+    with pytest.raises(LensError) as err:
+        pick_sample(ds, 11)
+    assert err.value.key == "analysis.sample_too_large"
+    assert err.value.params == {"n": 11, "total": 10}
+    assert len(pick_sample(ds, 10)) == 10
+
+
+def test_projections_and_perplexity():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(20, 8))
+    assert project(points, "pca").shape == (20, 2)
+    assert project(points, "tsne", perplexity=5, seed=1).shape == (20, 2)
+    np.testing.assert_allclose(project(points, "tsne", 5, 1), project(points, "tsne", 5, 1))
+    for perplexity in (20, 25, 0):
+        with pytest.raises(LensError) as err:
+            project(points, "tsne", perplexity=perplexity)
+        assert err.value.key == "analysis.bad_perplexity"
+    with pytest.raises(LensError) as err:
+        project(points, "umap")
+    assert err.value.key == "analysis.bad_projection"
+
+
+def test_scores_on_synthetic_clusters():
+    rng = np.random.default_rng(0)
+    centre = np.zeros(16)
+    centre[0] = 10
+    a = rng.normal(size=(30, 16)) + centre
+    b = rng.normal(size=(30, 16)) - centre
+    labels = ["a"] * 30 + ["b"] * 30
+    good = separation_scores(np.vstack([a, b]), labels)
+    assert good.knn_accuracy == 1.0 and good.silhouette > 0.5 and good.k == 5
+    noise = separation_scores(rng.normal(size=(60, 16)), labels)
+    assert noise.knn_accuracy < 0.8 and abs(noise.silhouette) < 0.1
+    with pytest.raises(LensError) as err:
+        separation_scores(a, ["a"] * 30)
+    assert err.value.key == "analysis.need_two_labels"
+    with pytest.raises(LensError) as err:
+        separation_scores(a[:2], ["a", None])
+    assert err.value.key == "analysis.no_labels"
+
+
+def test_scatter_pair_figure():
+    rng = np.random.default_rng(0)
+    texts = ["<b>bold</b> " + "x" * 200, "short", "third", "fourth"]
+    labels = ["fresh", "rotten", "fresh", "rotten"]
+    fig = scatter_pair(rng.normal(size=(4, 2)), rng.normal(size=(4, 2)), texts, labels, lang="ko")
+    assert len(fig.data) == 4  # two labels × two panels
+    assert [trace.showlegend for trace in fig.data] == [True, True, False, False]
+    assert fig.data[0].marker.color == fig.data[2].marker.color  # same label, same colour
+    hover = fig.data[0].customdata[0]
+    assert hover.startswith("&lt;b&gt;bold") and len(truncate(texts[0])) < 100
+    assert fig.layout.annotations[0].text == t("analysis.chart.before", "ko")
+    assert "t-SNE" in t("analysis.tsne_howto", "en") and "perplexity" in t("analysis.tsne_howto", "ko")
+
+
+# --- a real fine-tune -------------------------------------------------------------
+
+
+def fine_tune(model: torch.nn.Module, tokenizer: object, train: TextDataset, steps: int, seed: int) -> None:
+    """A plain loop: LoRA on query/value, classifier trained through modules_to_save."""
+    label_id = {label: i for i, label in enumerate(train.labels())}
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=2e-3)
+    rng = random.Random(seed)
+    examples = list(train.examples)
+    model.train()
+    for _ in range(steps):
+        batch = rng.sample(examples, 16)
+        enc = tokenizer([ex.text for ex in batch], padding=True, truncation=True, max_length=32, return_tensors="pt")
+        loss = model(**enc, labels=torch.tensor([label_id[ex.label] for ex in batch])).loss
+        loss.backward()
+        optimiser.step()
+        optimiser.zero_grad()
+    model.eval()
+
+
+@pytest.fixture(scope="module")
+def tuned():
+    ds = load_bundled("rotten-tomatoes", "seq-cls")
+    train, val = train_val_split(sample(ds, 1200, seed=0), val_fraction=0.15, seed=0)
+    model, tokenizer = minilm_lora(seed=0)
+    assert any("modules_to_save" in name for name, p in model.named_parameters() if p.requires_grad)
+    fine_tune(model, tokenizer, train, steps=50, seed=0)
+    held_out = pick_sample(val, 160, seed=0)
+    return model, tokenizer, held_out
+
+
+def test_fine_tune_separates_sentiment(tuned):
+    model, tokenizer, held_out = tuned
+    texts, labels = [ex.text for ex in held_out], [ex.label for ex in held_out]
+    pair = embed_before_after(model, tokenizer, texts, max_length=32, use_cache=False)
+    scores = compare_scores(pair, labels)
+    before, after = scores["before"], scores["after"]
+    assert after.knn_accuracy >= before.knn_accuracy + 0.04, scores
+    assert after.silhouette >= before.silhouette + 0.05, scores
+    rows = delta_from_peft(model)
+    assert {row.group for row in rows} == {"query", "value"} and len(rows) == 12
+    assert all(row.delta_norm > 0 and row.effective_rank > 1 for row in rows)

@@ -1,0 +1,359 @@
+"""Training: real short runs of the embedded models, jobs, failures, playground and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.data import Example, TextDataset, load_bundled, sample
+from core.errors import LensError
+from core.i18n import t
+from core.jobs import JobManager
+from core.models import ModelSpec
+from core.plan import LoraPlan
+from core.playground import classify_side_by_side, generate_side_by_side
+from core.run_state import RunState
+from core.train import fit, prepare
+from core.train_data import IGNORE, encode_sft
+from core.train_model import load_tokenizer
+from core.train_settings import TrainSettings, resolve_precision, validate_settings
+
+MINILM = ModelSpec("embedded", "minilm")
+SMOLLM = ModelSpec("embedded", "smollm2")
+CLS_PLAN = LoraPlan(targets=("query", "value"), task="seq-cls")
+SFT_PLAN = LoraPlan(targets=("q_proj", "v_proj"), r=8, lora_alpha=16, task="causal-lm")
+OWNER = "session-a"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Shared 2-core runners: one BLAS thread avoids oversubscription stalls."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def _losses(state: RunState) -> list[float]:
+    return [row["loss"] for row in state.snapshot().losses]
+
+
+def _rt(n: int = 400) -> TextDataset:
+    return sample(load_bundled("rotten-tomatoes", "seq-cls"), n, seed=1)
+
+
+@pytest.fixture(scope="module")
+def cls_run(tmp_path_factory):
+    settings = TrainSettings(max_steps=40, batch_size=8, eval_every=20, max_eval_examples=32)
+    session = prepare(MINILM, CLS_PLAN, _rt(), None, settings)
+    state = RunState()
+    result = fit(session, tmp_path_factory.mktemp("cls"), state)
+    return result, state
+
+
+@pytest.fixture(scope="module")
+def sft_run(tmp_path_factory):
+    """Overfit 4 fixed Korean chat pairs: the loss must fall quickly and surely."""
+    ds = sample(load_bundled("chatterbot-ko", "causal-lm"), 8, seed=3)
+    train = TextDataset("ko/train", ds.examples[:4])
+    val = TextDataset("ko/val", ds.examples[4:6])
+    settings = TrainSettings(
+        max_steps=8, batch_size=4, max_seq_len=64, learning_rate=2e-3, warmup_steps=0, eval_every=8
+    )
+    session = prepare(SMOLLM, SFT_PLAN, train, val, settings)
+    state = RunState()
+    result = fit(session, tmp_path_factory.mktemp("sft"), state)
+    return result, state
+
+
+# --- real runs --------------------------------------------------------------------------
+
+
+def test_seq_cls_run_learns_and_reports(cls_run):
+    result, state = cls_run
+    snap = state.snapshot()
+    losses = _losses(state)
+    assert snap.status == "done" and snap.step == 40 and len(losses) == 40
+    assert all(math.isfinite(x) for x in losses)
+    assert _mean(losses[-8:]) < _mean(losses[:8])
+    assert {"eval_loss", "accuracy", "f1_macro"} <= set(snap.metrics)
+    assert [e["step"] for e in snap.evals] == [20, 40]
+    assert snap.tokens_per_s and snap.tokens_per_s > 0 and snap.eta_s == 0
+    assert result.labels == ("fresh", "rotten")
+    assert result.model.config.id2label == {0: "fresh", 1: "rotten"}
+    names = {p.name for p in result.adapter_dir.iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors", "README.md", "training_settings.json"} <= names
+
+
+def test_sft_run_learns_and_reports(sft_run):
+    result, state = sft_run
+    snap = state.snapshot()
+    losses = _losses(state)
+    assert snap.status == "done" and all(math.isfinite(x) for x in losses)
+    assert losses[-1] < losses[0]
+    assert {"eval_loss", "perplexity"} <= set(snap.metrics)
+    assert snap.metrics["perplexity"] == pytest.approx(math.exp(snap.metrics["eval_loss"]), rel=1e-6)
+
+
+def test_sft_playground_side_by_side(sft_run):
+    result, _ = sft_run
+    job = _FinishedJob(result)
+    base, adapted = generate_side_by_side(job, "안녕하세요", max_new_tokens=6)
+    assert isinstance(base, str) and isinstance(adapted, str)
+    with pytest.raises(LensError) as err:
+        classify_side_by_side(job, "x")
+    assert err.value.key == "train.wrong_playground"
+
+
+def test_classify_side_by_side(cls_run):
+    result, _ = cls_run
+    scores = classify_side_by_side(_FinishedJob(result), "A delightful, moving film.")
+    assert [s.label for s in scores] == ["fresh", "rotten"]
+    assert sum(s.base for s in scores) == pytest.approx(1) and sum(s.adapted for s in scores) == pytest.approx(1)
+
+
+class _FinishedJob:
+    def __init__(self, result):
+        self.result = result
+        self.lock = threading.RLock()
+
+
+# --- tokenization -----------------------------------------------------------------------
+
+
+def test_sft_labels_cover_only_the_response():
+    from core.embedded import weights_folder
+
+    tok = load_tokenizer(str(weights_folder("smollm2")))
+    row = encode_sft(tok, Example("What is AI?", "A field of science."), 128)
+    answer = [i for i, lab in zip(row["input_ids"], row["labels"], strict=True) if lab != IGNORE]
+    assert tok.decode(answer).startswith("A field of science.")
+    assert row["labels"][0] == IGNORE
+    short = encode_sft(tok, Example("word " * 200, "yes"), 32)
+    assert len(short["input_ids"]) == 32 and any(x != IGNORE for x in short["labels"])
+
+
+# --- settings and refusals ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"max_steps": 0}, "train.bad_setting"),
+        ({"batch_size": 2.5}, "train.bad_setting"),
+        ({"learning_rate": -1.0}, "train.bad_lr"),
+        ({"precision": "fp8"}, "train.bad_precision"),
+        ({"val_fraction": 1.0}, "train.bad_setting"),
+    ],
+)
+def test_bad_settings_are_refused(changes, key):
+    with pytest.raises(LensError) as err:
+        validate_settings(TrainSettings(**changes))
+    assert err.value.key == key and t(key) != key
+
+
+def test_precision_auto_is_fp32_on_cpu():
+    if torch.cuda.is_available():
+        pytest.skip("CPU-only check")
+    assert resolve_precision("auto") == "fp32"
+    with pytest.raises(LensError, match="CUDA"):
+        resolve_precision("bf16")
+
+
+def test_catalog_model_is_refused(tmp_path):
+    manager = JobManager(root=tmp_path)
+    with pytest.raises(LensError) as err:
+        manager.submit(OWNER, ModelSpec("catalog", "llama-3.1-8b"), SFT_PLAN, _rt(20), None, TrainSettings())
+    assert err.value.key == "train.no_weights" and "llama-3.1-8b" in err.value.message()
+    assert manager.jobs_of(OWNER) == []
+
+
+def test_local_folder_without_weights_is_refused(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(LensError) as err:
+        prepare(ModelSpec("local", str(tmp_path)), CLS_PLAN, _rt(20), None, TrainSettings())
+    assert err.value.key == "train.no_weights"
+
+
+# --- jobs: queue, owners, stop, failures --------------------------------------------------
+
+
+def _blocking_runner(gate: threading.Event, order: list[str]):
+    def runner(spec, plan, train, val, settings, workdir, state):
+        state.start(1)
+        order.append(workdir.name)
+        gate.wait(10)
+        state.finish("done")
+
+    return runner
+
+
+def test_queue_is_fifo_and_owners_are_isolated(tmp_path):
+    gate, order = threading.Event(), []
+    manager = JobManager(root=tmp_path, runner=_blocking_runner(gate, order))
+    a = manager.submit("alice", MINILM, CLS_PLAN, _rt(20), None, TrainSettings())
+    b = manager.submit("bob", MINILM, CLS_PLAN, _rt(20), None, TrainSettings())
+    c = manager.submit("alice", MINILM, CLS_PLAN, _rt(20), None, TrainSettings())
+    _wait_for(lambda: manager.queue_position(a) == 0)
+    assert (manager.queue_position(b), manager.queue_position(c)) == (1, 2)
+    assert [j.id for j in manager.jobs_of("alice")] == [a, c] and [j.id for j in manager.jobs_of("bob")] == [b]
+    with pytest.raises(LensError) as err:
+        manager.get("alice", b)
+    assert err.value.key == "train.no_job"
+    with pytest.raises(LensError):
+        manager.stop("alice", b)
+    assert len(a) == 32 and a != b and manager.get("alice", a).workdir == tmp_path / a
+    manager.stop("bob", b)  # still queued: dropped
+    assert manager.get("bob", b).state.status == "stopped" and manager.queue_position(b) is None
+    gate.set()
+    assert manager.get("alice", c).state.wait(10)
+    assert order == [a, c]
+
+
+def _wait_for(cond, timeout: float = 60.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def test_stop_mid_run_keeps_the_adapter(tmp_path):
+    manager = JobManager(root=tmp_path)
+    settings = TrainSettings(max_steps=500, batch_size=4, eval_every=1000)
+    job_id = manager.submit(OWNER, MINILM, CLS_PLAN, _rt(200), None, settings)
+    job = manager.get(OWNER, job_id)
+    _wait_for(lambda: job.state.snapshot().step >= 2)
+    manager.stop(OWNER, job_id)
+    assert job.state.wait(60)
+    snap = job.state.snapshot()
+    assert snap.status == "stopped" and 2 <= snap.step < 500
+    assert (job.adapter_dir / "adapter_model.safetensors").is_file()
+    assert job.result.steps_done == snap.step and "eval_loss" in snap.metrics
+
+
+def _hooked_loader(monkeypatch, hook):
+    import core.train as train_module
+
+    real = train_module.load_model
+
+    def load(*args, **kwargs):
+        model = real(*args, **kwargs)
+        model.register_forward_hook(hook)
+        return model
+
+    monkeypatch.setattr(train_module, "load_model", load)
+
+
+def test_out_of_memory_fails_cleanly_and_the_worker_goes_on(tmp_path, monkeypatch):
+    def oom(module, inputs, output):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    _hooked_loader(monkeypatch, oom)
+    manager = JobManager(root=tmp_path)
+    bad = manager.submit(OWNER, MINILM, CLS_PLAN, _rt(40), None, TrainSettings(max_steps=3, batch_size=4))
+    assert manager.get(OWNER, bad).state.wait(60)
+    snap = manager.get(OWNER, bad).state.snapshot()
+    assert snap.status == "failed" and snap.error_key == "train.oom"
+    message = t(snap.error_key, **snap.error_params)
+    assert "batch" in message and "4" in message
+    monkeypatch.undo()
+    good = manager.submit(OWNER, MINILM, CLS_PLAN, _rt(40), None, TrainSettings(max_steps=2, batch_size=4))
+    assert manager.get(OWNER, good).state.wait(60)
+    assert manager.get(OWNER, good).state.status == "done"
+
+
+def test_nan_loss_is_reported_as_divergence(tmp_path, monkeypatch):
+    def poison(module, inputs, output):
+        if output.loss is not None:
+            output.loss = output.loss * float("nan")
+        return output
+
+    _hooked_loader(monkeypatch, poison)
+    manager = JobManager(root=tmp_path)
+    job_id = manager.submit(OWNER, MINILM, CLS_PLAN, _rt(40), None, TrainSettings(max_steps=20, batch_size=4))
+    job = manager.get(OWNER, job_id)
+    assert job.state.wait(60)
+    snap = job.state.snapshot()
+    assert snap.status == "failed" and snap.error_key == "train.diverged" and snap.step == 1
+    assert "NaN" in t(snap.error_key, **snap.error_params)
+
+
+# --- CLI ----------------------------------------------------------------------------------
+
+
+def _cli(argv: list[str]) -> int:
+    from core.cli_train import register
+
+    parser = argparse.ArgumentParser(prog="lora-lens")
+    register(parser.add_subparsers())
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code)
+    return args.func(args)
+
+
+def test_cli_json_contract(tmp_path, capsys):
+    out = tmp_path / "adapter"
+    data = tmp_path / "reviews.csv"
+    rows = [f"{ex.text.replace(',', ' ')},{ex.label}" for ex in _rt(60).examples]
+    data.write_text("text,label\n" + "\n".join(rows), encoding="utf-8")
+    code = _cli(["train", "minilm", "--task", "seq-cls", "--data", str(data), "--steps", "3", "--batch", "4"]
+                + ["--r", "4", "--target", "query", "value", "--out", str(out), "--json"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = captured.out.strip().splitlines()
+    assert lines[0].startswith("step 1/3")
+    summary = json.loads(lines[-1])
+    for key in ("train_loss_first", "train_loss_last", "eval_loss", "accuracy", "f1_macro", "seconds"):
+        assert math.isfinite(summary[key])
+    assert summary["tokens_per_second"] > 0
+    assert {"adapter_config.json", "adapter_model.safetensors", "README.md", "training_settings.json"} <= {
+        p.name for p in Path(out).iterdir()
+    }
+    assert json.loads((out / "adapter_config.json").read_text())["r"] == 4
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "llama-3.1-8b", "--data", "chatterbot-en"],
+        ["train", "minilm", "--task", "seq-cls", "--data", "no-such-data"],
+        ["train", "minilm", "--task", "seq-cls", "--data", "rotten-tomatoes", "--steps", "0"],
+        ["train", "minilm", "--task", "seq-cls", "--data", "rotten-tomatoes", "--bias", "weird"],
+        ["train", "minilm", "--task", "seq-cls", "--data", "rotten-tomatoes", "--layers", "a,b"],
+        ["train", "minilm", "--task", "seq-cls", "--data", "rotten-tomatoes", "--r", "0"],
+        ["train", "minilm", "--task", "causal-lm", "--data", "rotten-tomatoes"],
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
+    assert _cli(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_every_training_error_key_has_both_languages():
+    import re
+
+    from core.i18n import table
+
+    root = Path(__file__).resolve().parents[1] / "core"
+    files = ["train.py", "train_settings.py", "train_data.py", "train_model.py", "jobs.py", "playground.py"]
+    files += ["export.py", "safe_zip.py", "cli_train.py"]
+    keys = {k for f in files for k in re.findall(r'"((?:train|zip)\.[a-z_0-9.]+)"', (root / f).read_text())}
+    assert len(keys) > 30
+    missing = sorted(k for k in keys - {"train.jsonl"} if k not in table())
+    assert not missing
+    assert all(en and ko and en != ko for k, (en, ko) in table().items() if k.startswith(("train.", "zip.")))
