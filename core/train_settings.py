@@ -8,7 +8,8 @@ from core.errors import LensError
 
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
 DEFAULT_LR = {"causal-lm": 2e-4, "seq-cls": 5e-3}
-DEFAULT_SEQ_LEN = {"causal-lm": 128, "seq-cls": 128}
+# SFT pays for a 49k-vocabulary LM head on every token: 96 keeps a CPU demo near a minute.
+DEFAULT_SEQ_LEN = {"causal-lm": 96, "seq-cls": 128}
 MAX_STEPS_LIMIT = 100_000
 MAX_SEQ_LEN_LIMIT = 32_768
 
@@ -17,16 +18,16 @@ MAX_SEQ_LEN_LIMIT = 32_768
 class TrainSettings:
     """How to train. ``learning_rate``/``max_seq_len`` of ``None`` mean the task's default."""
 
-    max_steps: int = 30
-    batch_size: int = 8
+    max_steps: int = 24  # defaults sized for a ~1 minute demo of the embedded models on 2 CPU cores
+    batch_size: int = 4
     grad_accum: int = 1
     max_seq_len: int | None = None
     learning_rate: float | None = None
     warmup_steps: int = 3
     weight_decay: float = 0.0
     seed: int = 0
-    eval_every: int = 15
-    max_eval_examples: int = 64
+    eval_every: int = 12
+    max_eval_examples: int = 32
     precision: str = "auto"
     gradient_checkpointing: bool = False
     val_fraction: float = 0.1

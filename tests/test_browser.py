@@ -116,3 +116,83 @@ def test_04_compare_three_plans(page):
         assert name in body
     no_exception(page)
     shot(page, "04-compare")
+
+
+def _select(page, label: str, option: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]', has_text=label).first
+    box.click()
+    page.get_by_role("option", name=option).first.click()
+    wait_idle(page)
+
+
+def _number(page, label: str, value: int) -> None:
+    field = page.get_by_role("spinbutton", name=label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_idle(page)
+
+
+def test_05_train_smollm2_on_korean_chat_and_download(page, tmp_path):
+    goto_page(page, "Configure")
+    page.get_by_role("radio", name="q + v (classic)", exact=True).click()
+    wait_idle(page)
+    goto_page(page, "Train")
+    page.get_by_text("Train a LoRA adapter").first.wait_for()
+    _select(page, "Dataset", "ChatterBot corpus (Korean small talk)")
+    page.get_by_text("Training settings").click()
+    _number(page, "Steps", 6)
+    _number(page, "Batch size", 2)
+    page.get_by_role("button", name="Start training").click()
+    wait_idle(page)
+    page.locator('[data-testid="stProgress"]').first.wait_for(timeout=120_000)
+    shot(page, "05-train-live")
+    page.get_by_text("Finished:").first.wait_for(timeout=600_000)
+    wait_idle(page)
+    no_exception(page)
+    shot(page, "06-train-done")
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_role("button", name="Download adapter (.zip)").click()
+    path = tmp_path / "adapter.zip"
+    info.value.save_as(path)
+    _load_with_peft(path, tmp_path / "adapter")
+
+
+def _load_with_peft(zip_path, folder) -> None:
+    import json
+    import zipfile
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from core.embedded import weights_folder
+
+    with zipfile.ZipFile(zip_path) as zf:
+        names = set(zf.namelist())
+        zf.extractall(folder)
+    assert {"adapter_config.json", "adapter_model.safetensors", "README.md", "training_settings.json"} <= names
+    config = json.loads((folder / "adapter_config.json").read_text())
+    assert set(config["target_modules"]) == {"q_proj", "v_proj"}
+    base = AutoModelForCausalLM.from_pretrained(weights_folder("smollm2"))
+    ids = torch.tensor([[1, 2, 3, 4, 5]])
+    with torch.no_grad():
+        before = base(ids).logits
+        adapted = PeftModel.from_pretrained(base, str(folder))
+        after = adapted(ids).logits
+    assert not torch.allclose(before, after), "the downloaded adapter changes nothing"
+
+
+def test_06_analyze_trained_adapter(page):
+    goto_page(page, "Analyze")
+    page.get_by_text("ΔW anatomy").first.wait_for(timeout=180_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 3
+    no_exception(page)
+    shot(page, "07-analyze-delta")
+    _number(page, "Sample size", 60)
+    _number(page, "Perplexity", 10)
+    page.get_by_text("Compute embeddings").click()
+    wait_idle(page, timeout=300)
+    page.get_by_text("k-NN label accuracy").first.wait_for(timeout=300_000)
+    no_exception(page)
+    shot(page, "08-analyze-embeddings")
