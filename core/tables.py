@@ -106,27 +106,27 @@ def budget_groups_frame(budget: Budget, lang: str) -> pd.DataFrame:
 
 
 def budget_by_block_figure(budget: Budget, lang: str) -> go.Figure:
-    """Trainable LoRA parameters per block, stacked by module group."""
-    fig = go.Figure()
-    groups = list(dict.fromkeys(m.short_name for m in budget.modules))
-    for short in groups:
-        sums: dict[str, int] = {}
-        for m in budget.modules:
-            if m.short_name == short:
-                key = _block_label(m.block, lang)
-                sums[key] = sums.get(key, 0) + m.lora_params + m.bias_params
-        fig.add_bar(
-            name=short,
-            x=list(sums),
-            y=list(sums.values()),
-            marker_color=group_color(short),
-            hovertemplate="%{x}: %{y:,} " + t("ui.params_unit", lang) + f"<extra>{short}</extra>",
-        )
-    fig.update_layout(
-        barmode="stack",
-        xaxis={"title": t("ui.axis_block", lang), "type": "category"},
-        yaxis={"title": t("ui.axis_trainable", lang), "tickformat": ".2s"},
-        margin={"t": 30, "b": 40, "l": 50, "r": 10},
-        height=320,
+    """Trainable LoRA parameters per block, stacked by module group (one pass over the modules)."""
+    sums: dict[str, dict[str, int]] = {}
+    for m in budget.modules:
+        per_block = sums.setdefault(m.short_name, {})
+        key = _block_label(m.block, lang)
+        per_block[key] = per_block.get(key, 0) + m.lora_params + m.bias_params
+    unit = t("ui.params_unit", lang)
+    traces = [
+        {"type": "bar", "name": short, "x": list(blocks), "y": list(blocks.values()),
+         "marker": {"color": group_color(short)}, "hovertemplate": "%{x}: %{y:,} " + unit + f"<extra>{short}</extra>"}
+        for short, blocks in sums.items()
+    ]
+    # Built on every rerun of Configure: skip plotly's per-property validation (~7x faster for 126 blocks).
+    return go.Figure(
+        _validate=False,
+        data=traces,
+        layout={
+            "barmode": "stack",
+            "xaxis": {"title": {"text": t("ui.axis_block", lang)}, "type": "category"},
+            "yaxis": {"title": {"text": t("ui.axis_trainable", lang)}, "tickformat": ".2s"},
+            "margin": {"t": 30, "b": 40, "l": 50, "r": 10},
+            "height": 320,
+        },
     )
-    return fig
