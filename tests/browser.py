@@ -76,9 +76,17 @@ def wait_idle(page, timeout: float = 180) -> None:
 
 
 def shot(page, name: str) -> Path:
+    """Screenshot of the whole app: Streamlit scrolls inside its main pane, so grow the viewport to fit it."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 1000; }"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(max(int(height), 800), 6000)})
+    page.wait_for_timeout(500)
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     return path
 
 

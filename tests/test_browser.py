@@ -151,7 +151,7 @@ def test_05_train_smollm2_on_korean_chat_and_download(page, tmp_path):
     no_exception(page)
     shot(page, "06-train-done")
     with page.expect_download(timeout=120_000) as info:
-        page.get_by_role("button", name="Download adapter (.zip)").click()
+        page.locator('[data-testid="stDownloadButton"]', has_text="Download adapter (.zip)").first.click()
     path = tmp_path / "adapter.zip"
     info.value.save_as(path)
     _load_with_peft(path, tmp_path / "adapter")
