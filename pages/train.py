@@ -12,7 +12,7 @@ from core.plan import LoraPlan
 from core.presets import preset_targets
 from core.train_settings import TrainSettings
 from ui import resources
-from ui.state import current_plan, model_spec, session_id, token, tr
+from ui.state import current_plan, keep_widget_values, model_spec, session_id, token, tr
 from ui.train_panels import render_data_picker, render_preview, render_snapshot
 from ui.train_results import render_results
 from ui.widgets import guarded
@@ -124,6 +124,7 @@ def live(job_id: str) -> None:
 
 
 def main() -> None:
+    keep_widget_values()
     st.title(tr("trainpage.title"))
     st.caption(tr("trainpage.intro"))
     render_setup()
@@ -135,7 +136,8 @@ def main() -> None:
     ids = [j.id for j in jobs]
     default = st.session_state.get("train.job")
     index = ids.index(default) if default in ids else len(ids) - 1
-    labels = {j.id: f"#{i + 1} · {j.spec.ref} · {j.train.name} · {j.snapshot.status}" for i, j in enumerate(jobs)}
+    labels = {j.id: f"#{i + 1} · {j.spec.ref} · {j.train.name} · {j.settings.max_steps} steps"
+              for i, j in enumerate(jobs)}
     job_id = st.selectbox(tr("trainpage.pick_run"), ids, index=index, format_func=labels.get, key="train.pick")
     job = job_manager().get(session_id(), job_id)
     if job.snapshot.finished:
