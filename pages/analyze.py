@@ -7,7 +7,7 @@ import streamlit as st
 from core.adapter_io import load_adapter, read_adapter_zip
 from core.jobs import job_manager
 from ui.analyze_panels import dataset_for, render_delta, render_embeddings
-from ui.state import session_id, tr
+from ui.state import keep_widget_values, session_id, tr
 from ui.widgets import guarded
 
 SOURCES = ("job", "upload")
@@ -45,6 +45,7 @@ def from_upload():
 
 
 def main() -> None:
+    keep_widget_values()
     st.title(tr("analyzepage.title"))
     st.caption(tr("analyzepage.intro"))
     source = st.radio(tr("analyzepage.source"), SOURCES, horizontal=True, key="analyze.source",

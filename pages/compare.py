@@ -11,7 +11,7 @@ from core.plans_io import SavedPlan, export_plans, import_plans
 from core.presets import PRESETS, preset_targets
 from core.plan import LoraPlan
 from ui import resources
-from ui.state import lang, model_spec, saved_plans, token, tr
+from ui.state import keep_widget_values, lang, model_spec, saved_plans, token, tr
 from ui.memory_panel import estimate_for_compare, render_compare_memory
 from ui.widgets import guarded
 
@@ -100,6 +100,7 @@ def evaluate() -> tuple[list[PlanResult], dict, dict, dict]:
 
 
 def main() -> None:
+    keep_widget_values()
     st.title(tr("compare.title"))
     st.caption(tr("compare.intro"))
     render_add()

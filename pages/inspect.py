@@ -9,7 +9,7 @@ from core.embedded import EMBEDDED
 from core.models import TASKS, ModelSpec
 from core.tables import groups_frame, layers_frame, params_by_block_figure
 from ui import resources
-from ui.state import lang, model_spec, set_model_spec, tr
+from ui.state import keep_widget_values, lang, model_spec, set_model_spec, tr
 from ui.widgets import count, guarded
 
 SOURCES = ("embedded", "catalog", "hub", "local")
@@ -106,6 +106,7 @@ def _render_note(spec: ModelSpec) -> None:
         st.caption(entry.note_ko if lang() == "ko" else entry.note_en)
 
 
+keep_widget_values()
 st.title(tr("inspect.title"))
 st.caption(tr("inspect.intro"))
 render_picker()

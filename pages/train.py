@@ -136,7 +136,7 @@ def main() -> None:
     ids = [j.id for j in jobs]
     default = st.session_state.get("train.job")
     index = ids.index(default) if default in ids else len(ids) - 1
-    labels = {j.id: f"#{i + 1} · {j.spec.ref} · {j.train.name} · {j.settings.max_steps} steps"
+    labels = {j.id: f"#{i + 1} · {j.spec.ref} · {j.train.name} · {tr('trainpage.n_steps', n=j.settings.max_steps)}"
               for i, j in enumerate(jobs)}
     job_id = st.selectbox(tr("trainpage.pick_run"), ids, index=index, format_func=labels.get, key="train.pick")
     job = job_manager().get(session_id(), job_id)

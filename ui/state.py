@@ -45,6 +45,17 @@ def session_id() -> str:
     return sid
 
 
+KEPT_WIDGETS = ("configure.w.", "memory.w.")
+
+
+def keep_widget_values() -> None:
+    """Streamlit forgets a widget's value after a run that does not draw it: re-assign the
+    Configure and memory-planner values on every page so they survive a visit elsewhere."""
+    for key in list(st.session_state):
+        if isinstance(key, str) and key.startswith(KEPT_WIDGETS):
+            st.session_state[key] = st.session_state[key]
+
+
 def model_spec() -> ModelSpec:
     return st.session_state.setdefault("app.model_spec", DEFAULT_SPEC)
 

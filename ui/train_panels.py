@@ -61,7 +61,7 @@ def _map_columns(frame: pd.DataFrame, task: str, name: str) -> TextDataset | Non
     target_col = c2.selectbox(tr("trainpage.target_col"), cols, index=min(1, len(cols) - 1), key="train.target_col")
     ds = guarded(lambda: dataset_from_frame(frame, task, text_col, target_col, name))
     if ds is not None and ds.dropped:
-        st.caption(tr("data.rows_dropped", n=ds.dropped))
+        st.caption(tr("data.rows_dropped", dropped=ds.dropped))
     return ds
 
 

@@ -62,5 +62,6 @@ STRINGS = {
     "trainpage.private": ("Private", "비공개"),
     "trainpage.pushed": ("Pushed to {url}", "{url}에 올렸습니다"),
     "trainpage.no_runs": ("No run yet.", "아직 학습 기록이 없습니다."),
+    "trainpage.n_steps": ("{n} steps", "{n} 스텝"),
     "trainpage.prepare_dl": ("Prepare downloads", "내려받기 준비"),
 }
