@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.i18n import LANGS
-from ui.state import lang, model_spec, tr
 from ui.resources import model_config
+from ui.state import lang, model_spec, tr
 from ui.widgets import guarded
 
 st.set_page_config(page_title="LoRA Lens", page_icon="🔍", layout="wide")

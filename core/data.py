@@ -143,7 +143,7 @@ def _load_rotten_tomatoes() -> tuple[Example, ...]:
     frame = frame[frame["category"].isin(_SENTIMENTS)]
     return tuple(
         Example(text=text.strip(), label=label)
-        for text, label in zip(frame["text"], frame["category"])
+        for text, label in zip(frame["text"], frame["category"], strict=True)
         if text.strip()
     )
 

@@ -241,7 +241,7 @@ def dataset_from_frame(
     for column, values in ((text_col, texts), (target_col, targets)):
         if not any(values):
             raise LensError("data.empty_column", column=column)
-    pairs = [(x, y) for x, y in zip(texts, targets) if x and y]
+    pairs = [(x, y) for x, y in zip(texts, targets, strict=True) if x and y]
     dropped = len(texts) - len(pairs)
     if len(pairs) < MIN_ROWS:
         raise LensError("data.too_few_rows", count=len(pairs), dropped=dropped, minimum=MIN_ROWS)

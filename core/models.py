@@ -139,8 +139,8 @@ def _fetch_hub_config(repo_id: str, token: str | None) -> Path:
     """Download only ``config.json``; map every Hub failure to a sentence."""
     if not _HUB_ID.match(repo_id) or ".." in repo_id or "--" in repo_id:
         raise LensError("model.bad_hub_id", repo_id=repo_id)
-    from huggingface_hub import hf_hub_download
     from huggingface_hub import errors as hub_errors
+    from huggingface_hub import hf_hub_download
 
     offline = tuple(
         getattr(hub_errors, name) for name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled") if hasattr(hub_errors, name)

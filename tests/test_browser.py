@@ -5,8 +5,6 @@ Screenshots of each step go to artifacts/screenshots/. CI must fail, not skip, w
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, goto_page, no_exception, serve_app, shot, wait_idle

@@ -32,7 +32,7 @@ def _bundled(name: str, task: str) -> TextDataset:
 
 
 def _uploaded(task: str) -> TextDataset | None:
-    from core.data import dataset_from_frame, parse_upload
+    from core.data import parse_upload
 
     upload = st.file_uploader(tr("trainpage.upload"), type=["csv", "json", "jsonl"], key="train.upload")
     if upload is None:
