@@ -211,7 +211,9 @@ def build_meta_model(mc: ModelConfig) -> nn.Module:
     cls = model_class(config, mc.task)
     try:
         with torch.device("meta"):
-            model = cls._from_config(config)
+            # dtype=None: transformers would otherwise switch torch's process-wide default dtype to the
+            # config's (bf16) while building, under the feet of other sessions' threads and a training run.
+            model = cls._from_config(config, dtype=None)
     except LensError:
         raise
     except Exception as exc:

@@ -78,9 +78,12 @@ def load_tokenizer(location: str) -> object:
 
 def load_model(location: str, task: str, labels: tuple[str, ...], pad_token_id: int | None) -> nn.Module:
     """A new fp32 model for ``task``; seq-cls gets a head sized and named from ``labels``."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-    kwargs: dict = {"trust_remote_code": remote_code_allowed()}
+    # fp32 explicitly: transformers' default "auto" would load a bf16 checkpoint in bf16 (and switch
+    # torch's process-wide default dtype to bf16 while loading, under other sessions' threads).
+    kwargs: dict = {"trust_remote_code": remote_code_allowed(), "dtype": torch.float32}
     try:
         if task == "seq-cls":
             model = AutoModelForSequenceClassification.from_pretrained(

@@ -54,7 +54,7 @@ def render_controls(inv: Inventory) -> None:
     elif preset != "all-linear":
         valid = [g for g in st.session_state.get(W + "groups", []) if g in names]
         st.session_state[W + "groups"] = valid
-        st.multiselect(tr("configure.groups"), names, key=W + "groups")
+        st.multiselect(tr("configure.groups"), names, key=W + "groups", placeholder=tr("ui.choose"))
         if preset in ("qv", "attention", "mlp") and not preset_targets(inv, preset)[0]:
             st.info(tr("configure.preset_empty"))
     c1, c2, c3, c4 = st.columns(4)
@@ -70,7 +70,7 @@ def render_controls(inv: Inventory) -> None:
         if st.session_state.get(W + "restrict"):
             st.slider(tr("configure.blocks"), 0, inv.num_blocks - 1, key=W + "blocks")
     outside = sorted({layer.short_name for layer in inv.layers if layer.block is None})
-    st.multiselect(tr("configure.mts"), outside, key=W + "mts")
+    st.multiselect(tr("configure.mts"), outside, key=W + "mts", placeholder=tr("ui.choose"))
 
 
 def plan_from_widgets(task: str) -> LoraPlan:

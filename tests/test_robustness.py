@@ -614,6 +614,37 @@ def test_bad_memory_settings(batch, seq, key):
     assert info.value.key == key
 
 
+def test_inspecting_a_bf16_model_never_touches_torchs_global_dtype(monkeypatch):
+    """Sessions are threads of one process: building a bf16 catalog model must not switch torch's
+    process-wide default dtype, or a training run in another thread gets bf16 tensors mid-load."""
+    from core.models import build_meta_model, load_config
+
+    calls = []
+    real = torch.set_default_dtype
+    monkeypatch.setattr(torch, "set_default_dtype", lambda dtype: (calls.append(dtype), real(dtype))[1])
+    TALLY["inputs"] += 1
+    for slug in ("llama-3.2-1b", "gemma-3-4b", "falcon-7b"):
+        build_meta_model(load_config(ModelSpec("catalog", slug)))
+    assert calls == [] and torch.get_default_dtype() == torch.float32
+
+
+def test_training_loads_weights_in_fp32(monkeypatch):
+    import transformers
+
+    from core.train_model import load_model
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("dtype"))
+        raise OSError("stop")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", spy)
+    with pytest.raises(LensError):
+        load_model("/nowhere", "causal-lm", (), 0)
+    assert seen == [torch.float32]
+
+
 # --- faults in background training ----------------------------------------------------------------
 
 

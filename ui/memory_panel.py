@@ -50,7 +50,7 @@ def render_fits(estimates: dict[str, MemoryEstimate]) -> None:
     for gpu, size in GPUS.items():
         row = {tr("mempanel.gpu"): gpu, tr("mempanel.gpu_memory"): human_bytes(size)}
         for label, est in estimates.items():
-            row[label] = ("✅ " + tr("mempanel.fits")) if est.fits(size) else ("❌ " + tr("mempanel.no_fit"))
+            row[label] = ("✓ " + tr("mempanel.fits")) if est.fits(size) else ("✗ " + tr("mempanel.no_fit"))
         rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 

@@ -31,5 +31,6 @@ STRINGS = {
         "CPU에서 실행 중입니다: 학습은 약 1분 안에 끝나는 작은 기본값을 사용합니다.",
     ),
     "ui.gpu": ("GPU: {name}", "GPU: {name}"),
+    "ui.choose": ("Choose…", "선택하세요…"),
     "ui.no_model": ("Pick a model on the Inspect page first.", "먼저 '모델 살펴보기' 페이지에서 모델을 고르세요."),
 }
