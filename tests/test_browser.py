@@ -85,11 +85,18 @@ def test_03_configure_qv_then_all_linear(page):
     _save_plan(page, "all-linear r=8")
     page.get_by_role("radio", name="All MLP", exact=True).click()
     wait_idle(page)
-    r_input = page.get_by_role("spinbutton", name="r (rank)")
-    r_input.fill("64")
-    r_input.press("Enter")
-    wait_idle(page)
+    _number(page, "r (rank)", 64)
     _save_plan(page, "MLP only r=64")
+    page.get_by_role("radio", name="All attention", exact=True).click()
+    wait_idle(page)
+    _save_plan(page, "attention r=64")
+    page.get_by_role("radio", name="all-linear", exact=True).click()
+    wait_idle(page)
+    _save_plan(page, "all-linear r=64")
+    _number(page, "r (rank)", 4)
+    page.get_by_role("radio", name="q + v (classic)", exact=True).click()
+    wait_idle(page)
+    _save_plan(page, "q,v r=4")
 
 
 def _save_plan(page, name: str) -> None:
@@ -102,16 +109,17 @@ def _save_plan(page, name: str) -> None:
     page.get_by_text(f"Saved '{name}'").wait_for()
 
 
-def test_04_compare_three_plans(page):
+def test_04_compare_six_plans(page):
     goto_page(page, "Compare")
     page.get_by_text("Side by side").first.wait_for()
     table = page.locator('[data-testid="stDataFrame"]').first
     table.wait_for()
+    page.get_by_text("Training memory by component").first.wait_for()
     charts = page.locator('[data-testid="stPlotlyChart"]')
-    assert charts.count() >= 3
-    body = page.locator("body").inner_text()
-    for name in ("q,v r=8", "all-linear r=8", "MLP only r=64"):
-        assert name in body
+    assert charts.count() >= 4  # groups, budget vs r, per-block heatmap, memory
+    legend = " ".join(charts.nth(i).inner_text() for i in range(charts.count()))
+    for name in ("q,v r=8", "all-linear r=8", "MLP only r=64", "attention r=64", "all-linear r=64", "q,v r=4"):
+        assert name in legend, name
     no_exception(page)
     shot(page, "04-compare")
 
@@ -125,6 +133,9 @@ def _select(page, label: str, option: str) -> None:
 
 def _number(page, label: str, value: int) -> None:
     field = page.get_by_role("spinbutton", name=label, exact=True)
+    if not field.is_visible() and page.get_by_text("Training settings").count():
+        page.get_by_text("Training settings").first.click()  # the settings live in an expander
+        field.wait_for()
     field.fill(str(value))
     field.press("Enter")
     wait_idle(page)
@@ -180,17 +191,31 @@ def _load_with_peft(zip_path, folder) -> None:
     assert not torch.allclose(before, after), "the downloaded adapter changes nothing"
 
 
-def test_06_analyze_trained_adapter(page):
+def test_06_train_minilm_on_rotten_tomatoes(page):
+    _select(page, "Model (with real weights)", "all-MiniLM-L6-v2 (embedded)")
+    _select(page, "Dataset", "Rotten Tomatoes movie reviews (fresh / rotten)")
+    _number(page, "Steps", 12)
+    _number(page, "Batch size", 8)
+    page.get_by_role("button", name="Start training").click()
+    wait_idle(page)
+    page.get_by_text("accuracy").first.wait_for(timeout=600_000)
+    wait_idle(page)
+    no_exception(page)
+    shot(page, "07-train-minilm-done")
+    assert page.get_by_text("f1_macro").count() >= 1
+
+
+def test_07_analyze_trained_adapter(page):
     goto_page(page, "Analyze")
     page.get_by_text("ΔW anatomy").first.wait_for(timeout=180_000)
     wait_idle(page)
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 3
     no_exception(page)
-    shot(page, "07-analyze-delta")
+    shot(page, "08-analyze-delta")
     _number(page, "Sample size", 60)
     _number(page, "Perplexity", 10)
     page.get_by_text("Compute embeddings").click()
     wait_idle(page, timeout=300)
     page.get_by_text("k-NN label accuracy").first.wait_for(timeout=300_000)
     no_exception(page)
-    shot(page, "08-analyze-embeddings")
+    shot(page, "09-analyze-embeddings")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from core.errors import LensError
@@ -9,15 +11,28 @@ from core.inventory import Inventory, list_adaptable_layers
 from core.models import ModelConfig, ModelSpec, build_meta_model, load_config
 
 
+def _token_key(token: str | None) -> str:
+    """Part of the cache key: a Hub config fetched with one visitor's token is never served to another."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16] if token else ""
+
+
+def model_config(spec: ModelSpec, token: str | None = None) -> ModelConfig:
+    return _model_config(spec, _token_key(token) if spec.source == "hub" else "", token)
+
+
+def inventory(spec: ModelSpec, token: str | None = None) -> Inventory:
+    return _inventory(spec, _token_key(token) if spec.source == "hub" else "", token)
+
+
 @st.cache_resource(max_entries=12, show_spinner=False)
-def model_config(spec: ModelSpec, _token: str | None = None) -> ModelConfig:
+def _model_config(spec: ModelSpec, token_key: str, _token: str | None) -> ModelConfig:
     return load_config(spec, token=_token)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def inventory(spec: ModelSpec, _token: str | None = None) -> Inventory:
-    """The layer inventory of a meta-device model: shapes only, shared by all visitors."""
-    mc = model_config(spec, _token)
+def _inventory(spec: ModelSpec, token_key: str, _token: str | None) -> Inventory:
+    """The layer inventory of a meta-device model: shapes only, shared by visitors with the same access."""
+    mc = _model_config(spec, token_key, _token)
     inv = list_adaptable_layers(build_meta_model(mc))
     if not inv.layers:
         raise LensError("model.no_adaptable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import streamlit as st
@@ -65,8 +66,8 @@ def set_model_spec(spec: ModelSpec) -> None:
 
 
 def token() -> str | None:
-    """A Hub token typed by this visitor: kept in memory for this session only."""
-    return st.session_state.get("app.hub_token") or None
+    """The visitor's Hub token (memory only, this session), else the Space's HF_TOKEN secret."""
+    return st.session_state.get("app.hub_token") or os.environ.get("HF_TOKEN") or None
 
 
 def current_plan() -> LoraPlan | None:
