@@ -125,8 +125,10 @@ def test_04_compare_six_plans(page):
 
 
 def _select(page, label: str, option: str) -> None:
+    """Open a selectbox, type to filter, and pick the option (robust to long, virtualised lists)."""
     box = page.locator('[data-testid="stSelectbox"]', has_text=label).first
-    box.click()
+    box.locator("input").first.click()
+    page.keyboard.type(option[:12])
     page.get_by_role("option", name=option).first.click()
     wait_idle(page)
 
@@ -191,31 +193,17 @@ def _load_with_peft(zip_path, folder) -> None:
     assert not torch.allclose(before, after), "the downloaded adapter changes nothing"
 
 
-def test_06_train_minilm_on_rotten_tomatoes(page):
-    _select(page, "Model (with real weights)", "all-MiniLM-L6-v2 (embedded)")
-    _select(page, "Dataset", "Rotten Tomatoes movie reviews (fresh / rotten)")
-    _number(page, "Steps", 12)
-    _number(page, "Batch size", 8)
-    page.get_by_role("button", name="Start training").click()
-    wait_idle(page)
-    page.get_by_text("accuracy").first.wait_for(timeout=600_000)
-    wait_idle(page)
-    no_exception(page)
-    shot(page, "07-train-minilm-done")
-    assert page.get_by_text("f1_macro").count() >= 1
-
-
-def test_07_analyze_trained_adapter(page):
+def test_06_analyze_trained_adapter(page):
     goto_page(page, "Analyze")
     page.get_by_text("ΔW anatomy").first.wait_for(timeout=180_000)
     wait_idle(page)
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 3
     no_exception(page)
-    shot(page, "08-analyze-delta")
+    shot(page, "07-analyze-delta")
     _number(page, "Sample size", 60)
     _number(page, "Perplexity", 10)
     page.get_by_text("Compute embeddings").click()
     wait_idle(page, timeout=300)
     page.get_by_text("k-NN label accuracy").first.wait_for(timeout=300_000)
     no_exception(page)
-    shot(page, "09-analyze-embeddings")
+    shot(page, "08-analyze-embeddings")
