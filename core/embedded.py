@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.atomic import write_folder
 from core.errors import LensError
 
 _LOCK = threading.Lock()
@@ -78,7 +77,7 @@ def config_folder(name: str) -> tuple[Path, str]:
         gguf = _gguf_file(package_folder(name))
         config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name, trust_remote_code=False)
         config.architectures = ["LlamaForCausalLM"]
-        _atomic_save(only, config.save_pretrained)
+        write_folder(only, lambda folder: config.save_pretrained(str(folder)))
     return only, info.display_name
 
 
@@ -106,22 +105,8 @@ def _convert_smollm2(target: Path) -> None:
         del model.config.quantization_config
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, trust_remote_code=False)
 
-    def save(folder: str) -> None:
-        model.save_pretrained(folder, safe_serialization=True)
-        tokenizer.save_pretrained(folder)
+    def save(folder: Path) -> None:
+        model.save_pretrained(str(folder), safe_serialization=True)
+        tokenizer.save_pretrained(str(folder))
 
-    _atomic_save(target, save)
-
-
-def _atomic_save(target: Path, save: object) -> None:
-    """Write into a temporary sibling, then rename: a crash never leaves half a folder."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        save(str(tmp))  # type: ignore[operator]
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    write_folder(target, save)

@@ -11,7 +11,6 @@ import gc
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.atomic import write_folder
 from core.data import TextDataset, train_val_split
 from core.errors import LensError
 from core.models import ModelSpec
@@ -266,19 +266,12 @@ def save_adapter(result: TrainResult, target: Path) -> Path:
     """Write adapter weights + config, README.md and training_settings.json atomically."""
     from core.model_card import model_card, training_settings_json
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        result.model.save_pretrained(str(tmp), safe_serialization=True)
-        (tmp / "README.md").write_text(model_card(result), encoding="utf-8")
-        (tmp / "training_settings.json").write_text(training_settings_json(result), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    def save(folder: Path) -> None:
+        result.model.save_pretrained(str(folder), safe_serialization=True)
+        (folder / "README.md").write_text(model_card(result), encoding="utf-8")
+        (folder / "training_settings.json").write_text(training_settings_json(result), encoding="utf-8")
+
+    return write_folder(target, save)
 
 
 def run_training(
