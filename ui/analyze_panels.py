@@ -13,6 +13,9 @@ from core.embeddings import compare_scores, embed_before_after, pick_sample, pro
 from ui.state import lang, tr
 from ui.widgets import guarded
 
+# t-SNE takes seconds; any other widget on the page reruns the script, so keep projections.
+_project = st.cache_data(max_entries=16, show_spinner=False)(project)
+
 
 def _html_button(fig, name: str, key: str) -> None:
     st.download_button(tr("analyzepage.fig_html"), fig.to_html(include_plotlyjs="cdn").encode("utf-8"),
@@ -89,7 +92,7 @@ def _compute(model, tokenizer, ds, n, seed, layer, pooling, model_id, method, pe
     labels = [e.label or "-" for e in sample.examples]
     pair = embed_before_after(model, tokenizer, texts, layer=layer, pooling=pooling, model_id=model_id)
     scores = compare_scores(pair, labels)
-    coords = (project(pair.before, method, perplexity, seed), project(pair.after, method, perplexity, seed))
+    coords = (_project(pair.before, method, perplexity, seed), _project(pair.after, method, perplexity, seed))
     return sample, pair, scores, coords
 
 
