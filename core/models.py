@@ -19,6 +19,7 @@ from torch import nn
 from core import embedded
 from core.catalog import find_entry
 from core.errors import LensError
+from core.spec import ModelSpec
 
 TASKS: tuple[str, ...] = ("causal-lm", "seq-cls", "seq2seq", "feature")
 SOURCES: tuple[str, ...] = ("catalog", "hub", "local", "embedded")
@@ -30,20 +31,6 @@ PEFT_TASK_TYPES = {
 }
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
 TRUST_REMOTE_CODE_ENV = "LORA_LENS_TRUST_REMOTE_CODE"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What the user asked for: a source and a reference within it."""
-
-    source: str
-    ref: str
-    task: str | None = None
-    num_labels: int = 2
-
-    @property
-    def key(self) -> str:
-        return f"{self.source}:{self.ref}:{self.task or 'auto'}:{self.num_labels}"
 
 
 @dataclass(frozen=True)

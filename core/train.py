@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from core.atomic import write_folder
-from core.data import TextDataset, train_val_split
+from core.data import TextDataset, eval_subset, train_val_split
 from core.errors import LensError
 from core.models import ModelSpec
 from core.plan import LoraPlan, to_lora_config
-from core.run_state import RunState
+from core.run_state import FINAL_METRICS, RunState
 from core.train_callback import ProgressCallback
 from core.train_data import ListDataset, PadCollator, encode, label_names
 from core.train_model import WeightsSource, count_params, load_model, load_tokenizer, weights_source
@@ -98,7 +98,7 @@ def prepare(
     labels = label_names(train, val) if task == "seq-cls" else ()
     seq_len = settings.seq_len_for(task)
     train_rows = encode(tok, train, task, seq_len, labels)
-    val_rows = encode(tok, val, task, seq_len, labels)[: settings.max_eval_examples]
+    val_rows = encode(tok, eval_subset(val, settings.max_eval_examples), task, seq_len, labels)
     if not train_rows:
         raise LensError("train.too_few_rows", count=0)
     set_seed(settings.seed)
@@ -215,17 +215,19 @@ def _final_metrics(trainer: Any, callback: ProgressCallback, session: TrainSessi
     if session.val_rows and callback.last_eval_step != trainer.state.global_step:
         metrics = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()}
         metrics = {("eval_loss" if k == "loss" else k): v for k, v in metrics.items()}
-    keep = {k: v for k, v in metrics.items() if k in ("eval_loss", "accuracy", "f1_macro")}
+    keep = {k: v for k, v in metrics.items() if k in FINAL_METRICS and k != "perplexity"}
     if session.result.task == "causal-lm" and "eval_loss" in keep:
         keep["perplexity"] = math.exp(min(keep["eval_loss"], 50.0))
     return keep
 
 
 def cpu_threads() -> None:
-    """On CPU leave a core to the web server: OpenMP threads that spin against another busy
-    process make each step ~10x slower on a small machine (measured here on 2 cores)."""
-    if not torch.cuda.is_available():
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    """CPU training threads: ``LORA_LENS_CPU_THREADS`` when the operator sets it, else every core."""
+    if torch.cuda.is_available():
+        return
+    wanted = os.environ.get("LORA_LENS_CPU_THREADS", "").strip()
+    n = int(wanted) if wanted.isdigit() and int(wanted) > 0 else (os.cpu_count() or 1)
+    torch.set_num_threads(n)
 
 
 def fit(session: TrainSession, workdir: Path, state: RunState) -> TrainResult | None:

@@ -18,6 +18,7 @@ from ui.train_results import render_results
 from ui.widgets import guarded
 
 CURRENT = "__current__"
+KEEP = "session"  # the setup survives a visit to another page
 
 
 def pick_model() -> tuple[ModelSpec, str] | None:
@@ -25,14 +26,17 @@ def pick_model() -> tuple[ModelSpec, str] | None:
     options = list(EMBEDDED)
     if current.source in ("local", "hub"):
         options.append(CURRENT)
+    if st.session_state.get("train.model") not in options:
+        st.session_state.pop("train.model", None)  # the Inspect page's model changed since
     c1, c2 = st.columns([3, 2])
     choice = c1.selectbox(
-        tr("trainpage.model"), options, key="train.model",
+        tr("trainpage.model"), options, key="train.model", persist_state=KEEP,
         format_func=lambda n: tr("trainpage.current", name=current.ref) if n == CURRENT else EMBEDDED[n].display_name,
     )
     default_task = "causal-lm" if choice != "minilm" else "seq-cls"
     tasks = ("causal-lm", "seq-cls")
     task = c2.selectbox(tr("trainpage.task"), tasks, index=tasks.index(default_task), key=f"train.task.{choice}",
+                        persist_state=KEEP,
                         format_func=lambda x: tr(f"trainpage.task_{x}"))
     spec = current if choice == CURRENT else ModelSpec("embedded", choice)
     return ModelSpec(spec.source, spec.ref, task), task
@@ -57,24 +61,25 @@ def _targets(plan: LoraPlan) -> str:
     return plan.target_regex or ", ".join(plan.targets)
 
 
-def settings_form() -> TrainSettings:
-    d = TrainSettings()
+def settings_form(task: str) -> TrainSettings:
+    """Defaults are the task's demo size; steps and batch keep a value per task."""
+    d = TrainSettings.for_task(task)
     with st.expander(tr("trainpage.settings")):
         c = st.columns(4)
-        steps = c[0].number_input(tr("trainpage.steps"), 1, 100_000, d.max_steps, key="train.steps")
-        lr = c[1].number_input(tr("trainpage.lr"), 0.0, 1.0, 0.0, format="%.5f", key="train.lr")
-        batch = c[2].number_input(tr("trainpage.batch"), 1, 1024, d.batch_size, key="train.batch")
-        accum = c[3].number_input(tr("trainpage.accum"), 1, 1024, d.grad_accum, key="train.accum")
+        steps = c[0].number_input(tr("trainpage.steps"), 1, 100_000, d.max_steps, key=f"train.steps.{task}", persist_state=KEEP)
+        lr = c[1].number_input(tr("trainpage.lr"), 0.0, 1.0, 0.0, format="%.5f", key="train.lr", persist_state=KEEP)
+        batch = c[2].number_input(tr("trainpage.batch"), 1, 1024, d.batch_size, key=f"train.batch.{task}", persist_state=KEEP)
+        accum = c[3].number_input(tr("trainpage.accum"), 1, 1024, d.grad_accum, key="train.accum", persist_state=KEEP)
         c = st.columns(4)
-        seq = c[0].number_input(tr("trainpage.seq"), 0, 8192, 0, key="train.seq")
-        warmup = c[1].number_input(tr("trainpage.warmup"), 0, 10_000, d.warmup_steps, key="train.warmup")
-        seed = c[2].number_input(tr("trainpage.seed"), 0, 2**31 - 1, d.seed, key="train.seed")
-        precision = c[3].selectbox(tr("trainpage.precision"), ("auto", "fp32", "bf16", "fp16"), key="train.precision")
+        seq = c[0].number_input(tr("trainpage.seq"), 0, 8192, 0, key="train.seq", persist_state=KEEP)
+        warmup = c[1].number_input(tr("trainpage.warmup"), 0, 10_000, d.warmup_steps, key="train.warmup", persist_state=KEEP)
+        seed = c[2].number_input(tr("trainpage.seed"), 0, 2**31 - 1, d.seed, key="train.seed", persist_state=KEEP)
+        precision = c[3].selectbox(tr("trainpage.precision"), ("auto", "fp32", "bf16", "fp16"), key="train.precision", persist_state=KEEP)
         c = st.columns(4)
-        ckpt = c[0].toggle(tr("trainpage.ckpt"), key="train.ckpt")
-        val = c[1].slider(tr("trainpage.val"), 0.05, 0.5, d.val_fraction, key="train.val")
-    return d.with_changes(
-        max_steps=int(steps), learning_rate=float(lr) or None, batch_size=int(batch), grad_accum=int(accum),
+        ckpt = c[0].toggle(tr("trainpage.ckpt"), key="train.ckpt", persist_state=KEEP)
+        val = c[1].slider(tr("trainpage.val"), 0.05, 0.5, d.val_fraction, key="train.val", persist_state=KEEP)
+    return TrainSettings.for_task(
+        task, max_steps=int(steps), learning_rate=float(lr) or None, batch_size=int(batch), grad_accum=int(accum),
         max_seq_len=int(seq) or None, warmup_steps=int(warmup), seed=int(seed), precision=precision,
         gradient_checkpointing=bool(ckpt), val_fraction=float(val),
     )
@@ -88,7 +93,7 @@ def render_setup() -> None:
     ds = render_data_picker(task)
     if ds is None:
         return
-    settings = settings_form()
+    settings = settings_form(task)
     parts = render_preview(ds, settings.val_fraction, settings.seed)
     if parts is None:
         return

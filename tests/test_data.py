@@ -20,7 +20,9 @@ from core.data import (
     BUNDLED,
     Example,
     TextDataset,
+    bundled_for,
     dataset_from_frame,
+    eval_subset,
     load_bundled,
     load_hub_dataset,
     parse_upload,
@@ -210,6 +212,35 @@ def test_sample_is_deterministic_subset() -> None:
     assert len(small) == 50 and small == sample(ds, 50, seed=1) and small != sample(ds, 50, seed=2)
     assert set(small.examples) <= set(ds.examples)
     assert len(sample(ds, len(ds), seed=0)) == len(ds)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_eval_subset_keeps_the_class_mix(seed: int) -> None:
+    """A short run evaluates on a prefix of validation: it must mirror the whole part's mix,
+    whatever the split's order (a plain [:32] of seed 0's split was 27 fresh / 5 rotten)."""
+    _, val = train_val_split(load_bundled("rotten-tomatoes", "seq-cls"), 0.1, seed)
+    whole = Counter(ex.label for ex in val)
+    for n in (8, 32, 100):
+        part = eval_subset(val, n)
+        got = Counter(ex.label for ex in part)
+        assert len(part) == n and set(part.examples) <= set(val.examples)
+        for label, count in whole.items():
+            assert abs(got[label] - n * count / len(val)) <= 1, (n, label, got)
+    assert eval_subset(val, len(val)) == val and eval_subset(val, 10**6) == val
+
+
+def test_eval_subset_many_classes_and_unlabelled() -> None:
+    labels = ["a"] * 60 + ["b"] * 30 + ["c"] * 10
+    part = eval_subset(ds_of(labels), 20)
+    assert Counter(ex.label for ex in part) == {"a": 12, "b": 6, "c": 2}
+    unlabelled = ds_of(["a", None, "b", None, "a", "a"])
+    assert eval_subset(unlabelled, 3).examples == unlabelled.examples[:3]
+
+
+def test_each_task_opens_on_its_best_bundled_set() -> None:
+    assert bundled_for("seq-cls")[0] == "rotten-tomatoes"
+    assert set(bundled_for("seq-cls")) == {n for n, info in BUNDLED.items() if "seq-cls" in info.tasks}
+    assert set(bundled_for("causal-lm")) == {"chatterbot-en", "chatterbot-ko"}
 
 
 @pytest.mark.parametrize("n", [0, -1, 11])

@@ -32,7 +32,7 @@ from core.memory import COMPONENTS
 from core.models import ModelSpec
 from core.plan import LoraPlan
 from core.presets import PRESETS
-from core.run_state import STATUSES
+from core.run_state import FINAL_METRICS, STATUSES
 from core.train_settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +59,7 @@ FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     "analyzepage.src_{}": ("job", "upload"),
     "trainpage.task_{}": ("causal-lm", "seq-cls"),
     "train.status.{}": STATUSES,
+    "trainpage.metric.{}": FINAL_METRICS,
     "memory.comp.{}": COMPONENTS,
     "memory.bad_{}": ("batch", "seq_len"),
     "data.bundled.{}": tuple(BUNDLED),

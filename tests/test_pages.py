@@ -106,3 +106,24 @@ def test_compare_bad_import_changes_nothing(payload):
 
     with pytest.raises(LensError):
         import_plans(payload)
+
+
+def test_train_page_minilm_opens_on_sentiment_with_its_own_defaults_and_keeps_choices():
+    from core.train_settings import TrainSettings
+
+    at = _app("pages/train.py")
+    sft = TrainSettings.for_task("causal-lm")
+    assert at.number_input(key="train.steps.causal-lm").value == sft.max_steps
+    at.selectbox(key="train.model").set_value("minilm").run()
+    assert at.selectbox(key="train.task.minilm").value == "seq-cls"
+    assert at.selectbox(key="train.data.seq-cls").value == "rotten-tomatoes"
+    cls = TrainSettings.for_task("seq-cls")
+    assert at.number_input(key="train.steps.seq-cls").value == cls.max_steps
+    assert at.number_input(key="train.batch.seq-cls").value == cls.batch_size
+    assert any("query, value" in c.value for c in at.caption)  # the q+v plan of this model, by its own names
+    at.number_input(key="train.steps.seq-cls").set_value(7).run()
+    at.switch_page("pages/configure.py").run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="train.model").value == "minilm"
+    assert at.number_input(key="train.steps.seq-cls").value == 7

@@ -320,7 +320,8 @@ def _upload(key: str, name: str, data: bytes, mime: str, before: Callable[[AppTe
 def _train_upload(model: str = "smollm2"):
     def before(at: AppTest) -> None:
         at.selectbox(key="train.model").set_value(model).run()
-        at.selectbox(key="train.data").set_value("__upload__").run()
+        task = "seq-cls" if model == "minilm" else "causal-lm"
+        at.selectbox(key=f"train.data.{task}").set_value("__upload__").run()
 
     return before
 

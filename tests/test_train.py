@@ -18,11 +18,11 @@ from core.jobs import JobManager
 from core.models import ModelSpec
 from core.plan import LoraPlan
 from core.playground import classify_side_by_side, generate_side_by_side
-from core.run_state import RunState
+from core.run_state import RunState, smoothed
 from core.train import fit, prepare
 from core.train_data import IGNORE, encode_sft
 from core.train_model import load_tokenizer
-from core.train_settings import TrainSettings, resolve_precision, validate_settings
+from core.train_settings import EVALS_PER_RUN, TrainSettings, resolve_precision, validate_settings
 
 MINILM = ModelSpec("embedded", "minilm")
 SMOLLM = ModelSpec("embedded", "smollm2")
@@ -160,6 +160,34 @@ def test_bad_settings_are_refused(changes, key):
     with pytest.raises(LensError) as err:
         validate_settings(TrainSettings(**changes))
     assert err.value.key == key and t(key) != key
+
+
+def test_task_defaults_and_evaluation_cadence():
+    sft, cls = TrainSettings.for_task("causal-lm"), TrainSettings.for_task("seq-cls")
+    assert (sft.max_steps, sft.batch_size) == (TrainSettings().max_steps, TrainSettings().batch_size)
+    assert cls.max_steps > sft.max_steps and cls.batch_size > sft.batch_size
+    for s, task in ((sft, "causal-lm"), (cls, "seq-cls")):
+        validate_settings(s)
+        evals = len(range(s.eval_every, s.max_steps + 1, s.eval_every))
+        assert evals == EVALS_PER_RUN[task], task
+    longer = TrainSettings.for_task("seq-cls", max_steps=600)
+    assert longer.eval_every == 200 and longer.batch_size == cls.batch_size
+    assert TrainSettings.for_task("seq-cls", eval_every=7).eval_every == 7
+    assert TrainSettings.for_task("causal-lm", max_steps=1).eval_every == 1
+
+
+def test_loss_smoothing_follows_the_trend_without_start_up_bias():
+    assert smoothed([]) == []
+    assert smoothed([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])  # no pull towards zero
+    assert smoothed([1.0, 5.0], weight=0.0) == [1.0, 5.0]
+    noisy = [3.0 - 0.05 * i + (0.4 if i % 2 else -0.4) for i in range(40)]
+    smooth = smoothed(noisy)
+    assert smooth[0] == pytest.approx(noisy[0]) and len(smooth) == len(noisy)
+    jumps = lambda xs: max(abs(a - b) for a, b in zip(xs, xs[1:], strict=False))  # noqa: E731
+    assert jumps(smooth[5:]) < jumps(noisy) / 3
+    assert smooth[-1] < smooth[5]
+    with pytest.raises(ValueError):
+        smoothed([1.0], weight=1.0)
 
 
 def test_precision_auto_is_fp32_on_cpu():

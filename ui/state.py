@@ -8,8 +8,8 @@ import uuid
 import streamlit as st
 
 from core.i18n import pick_language, t
-from core.models import ModelSpec
 from core.plan import LoraPlan
+from core.spec import ModelSpec
 
 DEFAULT_SPEC = ModelSpec("embedded", "smollm2")
 
@@ -51,7 +51,8 @@ KEPT_WIDGETS = ("configure.w.", "memory.w.")
 
 def keep_widget_values() -> None:
     """Streamlit forgets a widget's value after a run that does not draw it: re-assign the
-    Configure and memory-planner values on every page so they survive a visit elsewhere."""
+    Configure and memory-planner values on every page so they survive a visit elsewhere
+    (the Train page's widgets use ``persist_state="session"`` instead)."""
     for key in list(st.session_state):
         if isinstance(key, str) and key.startswith(KEPT_WIDGETS):
             st.session_state[key] = st.session_state[key]

@@ -6,8 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.data import BUNDLED, TextDataset, load_bundled, train_val_split
-from core.run_state import RunSnapshot
+from core.data import BUNDLED, TextDataset, bundled_for, load_bundled, train_val_split
+from core.run_state import RunSnapshot, smoothed
 from ui.state import lang, tr
 from ui.widgets import guarded
 
@@ -15,9 +15,9 @@ UPLOAD, HUB = "__upload__", "__hub__"
 
 
 def render_data_picker(task: str) -> TextDataset | None:
-    names = [n for n, info in BUNDLED.items() if task in info.tasks] + [UPLOAD, HUB]
+    names = [*bundled_for(task), UPLOAD, HUB]
     labels = {UPLOAD: tr("trainpage.data_upload"), HUB: tr("trainpage.data_hub")}
-    choice = st.selectbox(tr("trainpage.data"), names, key="train.data",
+    choice = st.selectbox(tr("trainpage.data"), names, key=f"train.data.{task}", persist_state="session",
                           format_func=lambda n: labels.get(n) or BUNDLED[n].display_name(lang()))
     if choice == UPLOAD:
         return _uploaded(task)
@@ -45,7 +45,7 @@ def _hub(task: str) -> TextDataset | None:
     from core.data import load_hub_dataset
     from ui.state import token
 
-    repo = st.text_input(tr("trainpage.data_hub"), key="train.hub_data", placeholder="owner/name")
+    repo = st.text_input(tr("trainpage.data_hub"), key="train.hub_data", persist_state="session", placeholder="owner/name")
     if not repo.strip():
         return None
     frame = guarded(lambda: load_hub_dataset(repo.strip(), token=token()))
@@ -79,8 +79,11 @@ def render_preview(ds: TextDataset, val_fraction: float, seed: int) -> tuple[Tex
 def loss_figure(snap: RunSnapshot) -> go.Figure:
     fig = go.Figure()
     if snap.losses:
-        fig.add_scatter(x=[p["step"] for p in snap.losses], y=[p["loss"] for p in snap.losses], mode="lines+markers",
-                        name=tr("trainpage.loss"), line={"color": "#4C8BF5"})
+        steps, losses = [p["step"] for p in snap.losses], [p["loss"] for p in snap.losses]
+        fig.add_scatter(x=steps, y=losses, mode="lines+markers", name=tr("trainpage.loss"), opacity=0.35,
+                        line={"color": "#4C8BF5", "width": 1}, marker={"size": 4})
+        fig.add_scatter(x=steps, y=smoothed(losses), mode="lines", name=tr("trainpage.loss_smoothed"),
+                        line={"color": "#4C8BF5", "width": 3})
     if snap.evals:
         fig.add_scatter(x=[p["step"] for p in snap.evals], y=[p["eval_loss"] for p in snap.evals], mode="lines+markers",
                         name=tr("trainpage.eval_loss"), line={"color": "#F28E2B", "dash": "dash"})
@@ -118,4 +121,4 @@ def render_snapshot(snap: RunSnapshot, queue_pos: int | None, key: str) -> None:
         st.markdown(f"##### {tr('trainpage.metrics')}")
         cols = st.columns(len(snap.metrics))
         for col, (name, value) in zip(cols, snap.metrics.items(), strict=True):
-            col.metric(name, f"{value:.4f}")
+            col.metric(tr(f"trainpage.metric.{name}"), f"{value:.4f}")

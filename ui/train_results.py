@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip
@@ -39,9 +40,25 @@ def render_playground(job, task: str) -> None:
     else:
         scores = guarded(lambda: classify_side_by_side(job, text))
         if scores:
-            frame = pd.DataFrame([{"label": s.label, tr("trainpage.base"): s.base, tr("trainpage.adapted"): s.adapted}
-                                  for s in scores])
-            st.dataframe(frame, hide_index=True, width="stretch")
+            render_label_scores(scores)
+
+
+def render_label_scores(scores) -> None:
+    """Each model's predicted label with its probability, and every class's probability side by side."""
+    base, adapted = tr("trainpage.base"), tr("trainpage.adapted")
+    c1, c2 = st.columns(2)
+    for col, name, attr in ((c1, base, "base"), (c2, adapted, "adapted")):
+        top = max(scores, key=lambda s: getattr(s, attr))
+        col.metric(tr("trainpage.predicted", model=name), f"{top.label} · {getattr(top, attr):.2%}")
+    fig = go.Figure()
+    fig.add_bar(x=[s.label for s in scores], y=[s.base for s in scores], name=base, marker_color="#9AA0A6")
+    fig.add_bar(x=[s.label for s in scores], y=[s.adapted for s in scores], name=adapted, marker_color="#4C8BF5")
+    fig.update_layout(barmode="group", height=280, yaxis={"range": [0, 1], "tickformat": ".0%"},
+                      yaxis_title=tr("trainpage.probability"), margin={"t": 20, "b": 40, "l": 50, "r": 10})
+    st.plotly_chart(fig, width="stretch")
+    frame = pd.DataFrame([{"label": s.label, base: s.base, adapted: s.adapted} for s in scores])
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={name: st.column_config.NumberColumn(format="%.4f") for name in (base, adapted)})
 
 
 def _cached(job, kind: str, make) -> bytes | None:

@@ -1,0 +1,20 @@
+"""``ModelSpec``: what the user asked for. Light on purpose (no torch) so the app's router can
+draw its navigation before the heavy libraries load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the user asked for: a source and a reference within it."""
+
+    source: str
+    ref: str
+    task: str | None = None
+    num_labels: int = 2
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.ref}:{self.task or 'auto'}:{self.num_labels}"
