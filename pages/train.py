@@ -108,6 +108,7 @@ def render_setup() -> None:
         job_id = guarded(lambda: job_manager().submit(session_id(), spec, plan, train, val, settings))
         if job_id:
             st.session_state["train.job"] = job_id
+            st.session_state["train.pick"] = job_id  # show the new run, not the one picked before
             st.rerun()
 
 

@@ -219,6 +219,8 @@ def test_07_train_minilm_on_rotten_tomatoes_try_it_and_reload(page, tmp_path):
     page.get_by_text("query, value").first.wait_for()  # the q+v plan in this model's own names
     page.get_by_role("button", name="Start training").click()
     wait_idle(page)
+    run = page.get_by_role("combobox", name="Run", exact=True)
+    assert run.input_value().startswith("#2 · minilm · rotten-tomatoes"), run.input_value()  # the new run is shown
     page.locator('[data-testid="stProgress"]').first.wait_for(timeout=120_000)
     page.get_by_text("Finished:").first.wait_for(timeout=600_000)
     wait_idle(page)

@@ -817,3 +817,24 @@ def test_a_runner_that_raises_anything_never_kills_the_worker(tmp_path):
         assert mgr.get(SID, job_id).state.wait(10)
     assert [mgr.get(SID, i).snapshot.status for i in ids] == ["failed", "failed", "done"]
     assert all(mgr.get(SID, i).snapshot.error_key in (None, "err.unexpected") for i in ids)
+
+
+def test_starting_a_run_shows_it_even_after_picking_an_older_one(tmp_path, monkeypatch):
+    """The run picker keeps the visitor's pick across reruns; a new run must still take its place."""
+    mgr = JobManager(root=tmp_path / "runs", runner=fake_runner)
+    monkeypatch.setattr(core.jobs, "_MANAGER", mgr)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["app.session_id"] = SID
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.number_input(key="train.steps.causal-lm").set_value(2).run()
+    for expected in (1, 2, 3):
+        at.button(key="train.start").click().run()
+        jobs = mgr.jobs_of(SID)
+        assert len(jobs) == expected and jobs[-1].state.wait(10)
+        at.run()
+        assert at.selectbox(key="train.pick").value == jobs[-1].id, expected
+        if expected == 2:
+            at.selectbox(key="train.pick").set_value(jobs[0].id).run()  # look back at the first run
+            assert at.selectbox(key="train.pick").value == jobs[0].id
+    assert not at.exception, [e.value for e in at.exception]
