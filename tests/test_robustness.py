@@ -838,3 +838,20 @@ def test_starting_a_run_shows_it_even_after_picking_an_older_one(tmp_path, monke
             at.selectbox(key="train.pick").set_value(jobs[0].id).run()  # look back at the first run
             assert at.selectbox(key="train.pick").value == jobs[0].id
     assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.mark.parametrize(("data", "korean"), [("chatterbot-ko", True), ("chatterbot-en", False)])
+def test_playground_greets_in_the_language_of_the_training_data(data, korean, tmp_path, monkeypatch):
+    mgr = JobManager(root=tmp_path / "runs", runner=fake_runner)
+    monkeypatch.setattr(core.jobs, "_MANAGER", mgr)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["app.session_id"] = SID
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train.data.causal-lm").set_value(data).run()
+    at.button(key="train.start").click().run()
+    job = mgr.jobs_of(SID)[-1]
+    assert job.state.wait(10)
+    at.run()
+    prompt = at.text_area(key=f"train.prompt.{job.id}").value
+    assert bool(re.search(r"[\uac00-\ud7a3]", prompt)) is korean, prompt

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,6 +12,8 @@ from core.export import adapter_zip, merged_model_zip, push_to_hub, training_bun
 from core.playground import classify_side_by_side, generate_side_by_side
 from ui.state import tr
 from ui.widgets import guarded
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 def render_results(job) -> None:
@@ -22,7 +26,7 @@ def render_results(job) -> None:
 
 def render_playground(job, task: str) -> None:
     st.markdown(f"#### {tr('trainpage.try')}")
-    default = "안녕하세요! 오늘 기분이 어때요?" if job.train.name.endswith("ko") else "What is your favourite food?"
+    default = "안녕하세요! 오늘 기분이 어때요?" if _mostly_korean(job.train) else "What is your favourite food?"
     with st.form(f"train.try.{job.id}"):
         text = st.text_area(tr("trainpage.prompt"), value=default if task == "causal-lm" else "A moving, funny film.",
                             max_chars=2000, key=f"train.prompt.{job.id}")
@@ -59,6 +63,12 @@ def render_label_scores(scores) -> None:
     frame = pd.DataFrame([{"label": s.label, base: s.base, adapted: s.adapted} for s in scores])
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={name: st.column_config.NumberColumn(format="%.4f") for name in (base, adapted)})
+
+
+def _mostly_korean(ds) -> bool:
+    """Greet in the language the adapter was trained on (the first rows decide)."""
+    rows = [ex.text for ex in ds.examples[:50]]
+    return sum(bool(HANGUL.search(text)) for text in rows) * 2 > len(rows)
 
 
 def _cached(job, kind: str, make) -> bytes | None:
