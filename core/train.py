@@ -153,6 +153,8 @@ def _args(session: TrainSession, workdir: Path) -> Any:
         logging_nan_inf_filter=False,
         eval_strategy="steps" if has_val else "no",
         eval_steps=s.eval_every,
+        # A validation point before the first step: the curve then shows how far the run moved.
+        eval_on_start=has_val and s.eval_every <= s.max_steps,
         save_strategy="no",
         report_to="none",
         disable_tqdm=True,

@@ -87,7 +87,8 @@ def test_seq_cls_run_learns_and_reports(cls_run):
     assert all(math.isfinite(x) for x in losses)
     assert _mean(losses[-8:]) < _mean(losses[:8])
     assert {"eval_loss", "accuracy", "f1_macro"} <= set(snap.metrics)
-    assert [e["step"] for e in snap.evals] == [20, 40]
+    assert [e["step"] for e in snap.evals] == [0, 20, 40]  # a baseline before the first step
+    assert snap.evals[-1]["eval_loss"] < snap.evals[0]["eval_loss"]
     assert snap.tokens_per_s and snap.tokens_per_s > 0 and snap.eta_s == 0
     assert result.labels == ("fresh", "rotten")
     assert result.model.config.id2label == {0: "fresh", 1: "rotten"}
