@@ -5,6 +5,8 @@ Screenshots of each step go to artifacts/screenshots/. CI must fail, not skip, w
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, goto_page, no_exception, serve_app, shot, wait_idle
@@ -160,23 +162,34 @@ def test_05_train_smollm2_on_korean_chat_and_download(page, tmp_path):
     page.get_by_text("Finished:").first.wait_for(timeout=600_000)
     wait_idle(page)
     no_exception(page)
+    prompt = page.get_by_label("Your input").input_value()
+    assert re.search(r"[\uac00-\ud7a3]", prompt), prompt  # trained on Korean: the playground asks in Korean
+    page.get_by_role("button", name="Compare", exact=True).click()
+    wait_idle(page)
+    answers = page.locator('[data-testid="stCode"]')
+    answers.nth(1).wait_for()
+    adapted = answers.nth(1).inner_text().strip()
+    no_exception(page)
     shot(page, "06-train-done")
     with page.expect_download(timeout=120_000) as info:
         page.locator('[data-testid="stDownloadButton"]', has_text="Download adapter (.zip)").first.click()
     path = tmp_path / "adapter.zip"
     info.value.save_as(path)
-    _load_with_peft(path, tmp_path / "adapter")
+    assert _generate_with_peft(path, tmp_path / "adapter", prompt) == adapted  # greedy: the same words
 
 
-def _load_with_peft(zip_path, folder) -> None:
+def _generate_with_peft(zip_path, folder, prompt: str) -> str:
+    """Load the downloaded adapter on a fresh base with PEFT and answer greedily, as the playground does."""
     import json
     import zipfile
 
     import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from core.embedded import weights_folder
+    from core.playground import _generate
+    from core.train_data import prompt_text
 
     with zipfile.ZipFile(zip_path) as zf:
         names = set(zf.namelist())
@@ -185,12 +198,14 @@ def _load_with_peft(zip_path, folder) -> None:
     config = json.loads((folder / "adapter_config.json").read_text())
     assert set(config["target_modules"]) == {"q_proj", "v_proj"}
     base = AutoModelForCausalLM.from_pretrained(weights_folder("smollm2"))
+    tok = AutoTokenizer.from_pretrained(weights_folder("smollm2"))
     ids = torch.tensor([[1, 2, 3, 4, 5]])
     with torch.no_grad():
         before = base(ids).logits
-        adapted = PeftModel.from_pretrained(base, str(folder))
-        after = adapted(ids).logits
-    assert not torch.allclose(before, after), "the downloaded adapter changes nothing"
+        model = PeftModel.from_pretrained(base, str(folder)).eval()
+        assert not torch.allclose(before, model(ids).logits), "the downloaded adapter changes nothing"
+        enc = tok(prompt_text(tok, prompt), add_special_tokens=False, return_tensors="pt")
+        return _generate(model, tok, {k: enc[k] for k in ("input_ids", "attention_mask")}, 64)
 
 
 def test_06_analyze_trained_adapter(page):

@@ -37,10 +37,9 @@ def render_playground(job, task: str) -> None:
         out = guarded(lambda: generate_side_by_side(job, text))
         if out:
             c1, c2 = st.columns(2)
-            c1.markdown(f"**{tr('trainpage.base')}**")
-            c1.write(out[0])
-            c2.markdown(f"**{tr('trainpage.adapted')}**")
-            c2.write(out[1])
+            for col, name, text in ((c1, tr("trainpage.base"), out[0]), (c2, tr("trainpage.adapted"), out[1])):
+                col.markdown(f"**{name}**")
+                col.code(text or " ", language=None, wrap_lines=True)  # verbatim: model output is not markdown
     else:
         scores = guarded(lambda: classify_side_by_side(job, text))
         if scores:
