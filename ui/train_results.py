@@ -59,7 +59,7 @@ def render_label_scores(scores) -> None:
     fig.update_layout(barmode="group", height=280, yaxis={"range": [0, 1], "tickformat": ".0%"},
                       yaxis_title=tr("trainpage.probability"), margin={"t": 20, "b": 40, "l": 50, "r": 10})
     st.plotly_chart(fig, width="stretch")
-    frame = pd.DataFrame([{"label": s.label, base: s.base, adapted: s.adapted} for s in scores])
+    frame = pd.DataFrame([{tr("trainpage.label"): s.label, base: s.base, adapted: s.adapted} for s in scores])
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={name: st.column_config.NumberColumn(format="%.4f") for name in (base, adapted)})
 

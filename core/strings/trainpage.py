@@ -59,6 +59,7 @@ STRINGS = {
     "trainpage.adapted": ("With the adapter", "어댑터 적용"),
     "trainpage.predicted": ("{model}: predicted", "{model}: 예측"),
     "trainpage.probability": ("Probability", "확률"),
+    "trainpage.label": ("Label", "레이블"),
     "trainpage.take": ("Take the adapter away", "어댑터 가져가기"),
     "trainpage.dl_adapter": ("Download adapter (.zip)", "어댑터 내려받기 (.zip)"),
     "trainpage.dl_merged": ("Download merged model (.zip)", "병합된 모델 내려받기 (.zip)"),
