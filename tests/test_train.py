@@ -386,3 +386,65 @@ def test_every_training_error_key_has_both_languages():
     missing = sorted(k for k in keys - {"train.jsonl"} if k not in table())
     assert not missing
     assert all(en and ko and en != ko for k, (en, ko) in table().items() if k.startswith(("train.", "zip.")))
+
+
+# --- other architectures from a local folder -------------------------------------------------
+
+
+def _tiny_folder(kind: str, folder: Path) -> tuple[ModelSpec, LoraPlan, TextDataset]:
+    """A tiny randomly initialised model of another family, with an embedded model's tokenizer."""
+    import transformers as tf
+
+    from core.embedded import weights_folder
+
+    if kind in ("gpt2", "qwen2"):
+        tok = tf.AutoTokenizer.from_pretrained(weights_folder("smollm2"))
+        if kind == "gpt2":  # Conv1D layers and no chat template: the plain prompt/response format
+            tok.chat_template = None
+            model = tf.GPT2LMHeadModel(tf.GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=2))
+            targets = ("c_attn",)
+        else:
+            cfg = tf.Qwen2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                 num_attention_heads=4, num_key_value_heads=2)  # fmt: skip
+            model, targets = tf.Qwen2ForCausalLM(cfg), ("q_proj", "k_proj", "v_proj", "o_proj")
+        data = sample(load_bundled("chatterbot-en", "causal-lm"), 24, seed=0)
+        task = "causal-lm"
+    else:
+        tok = tf.AutoTokenizer.from_pretrained(weights_folder("minilm"))
+        if kind == "distilbert":
+            cfg = tf.DistilBertConfig(vocab_size=len(tok), dim=32, hidden_dim=64, n_layers=2, n_heads=2)
+            model, targets = tf.DistilBertForSequenceClassification(cfg), ("q_lin", "v_lin")
+        else:
+            cfg = tf.RobertaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                   num_attention_heads=2, max_position_embeddings=300)  # fmt: skip
+            model, targets = tf.RobertaForSequenceClassification(cfg), ("query", "value")
+        data, task = _rt(40), "seq-cls"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    if kind == "gpt2":
+        for name in ("chat_template.jinja", "chat_template.json"):
+            (folder / name).unlink(missing_ok=True)
+    return ModelSpec("local", str(folder), task), LoraPlan(targets=targets, r=4, lora_alpha=8, task=task), data
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "qwen2", "distilbert", "roberta"])
+def test_other_architectures_train_and_reload_identically(kind, tmp_path):
+    from peft import PeftModel
+
+    from core.train_model import load_model
+
+    spec, plan, data = _tiny_folder(kind, tmp_path / "model")
+    settings = TrainSettings.for_task(plan.task, max_steps=3, batch_size=4, max_seq_len=48, learning_rate=1e-2)
+    state = RunState()
+    result = fit(prepare(spec, plan, data, None, settings), tmp_path / "run", state)
+    snap = state.snapshot()
+    assert snap.status == "done" and snap.step == 3, snap.error_key
+    assert all(math.isfinite(x) for x in _losses(state)) and "eval_loss" in snap.metrics
+    tok = result.tokenizer
+    if plan.task == "causal-lm":  # gpt2 takes the plain prompt/response path, qwen2 the chat template
+        assert (tok.chat_template is None) is (kind == "gpt2")
+    batch = tok(["A sharp, funny film.", "Hello there"], padding=True, return_tensors="pt")
+    base = load_model(str(tmp_path / "model"), plan.task, result.labels, tok.pad_token_id)
+    reloaded = PeftModel.from_pretrained(base, str(result.adapter_dir)).eval()
+    with torch.no_grad():
+        assert torch.allclose(reloaded(**batch).logits, result.model(**batch).logits, atol=1e-5)
