@@ -171,11 +171,16 @@ def test_05_train_smollm2_on_korean_chat_and_download(page, tmp_path):
     adapted = answers.nth(1).inner_text().strip()
     no_exception(page)
     shot(page, "06-train-done")
+    path = _download_adapter(page, tmp_path / "adapter.zip")
+    assert _generate_with_peft(path, tmp_path / "adapter", prompt) == adapted  # greedy: the same words
+
+
+def _download_adapter(page, path):
+    """Click the shown run's adapter download and keep the file, as a visitor's browser would."""
     with page.expect_download(timeout=120_000) as info:
         page.locator('[data-testid="stDownloadButton"]', has_text="Download adapter (.zip)").first.click()
-    path = tmp_path / "adapter.zip"
     info.value.save_as(path)
-    assert _generate_with_peft(path, tmp_path / "adapter", prompt) == adapted  # greedy: the same words
+    return path
 
 
 def _generate_with_peft(zip_path, folder, prompt: str) -> str:
@@ -250,10 +255,7 @@ def test_07_train_minilm_on_rotten_tomatoes_try_it_and_reload(page, tmp_path):
     label, percent = (part.strip() for part in shown.split("·"))
     no_exception(page)
     shot(page, "09-train-minilm-done")
-    with page.expect_download(timeout=120_000) as info:
-        page.locator('[data-testid="stDownloadButton"]', has_text="Download adapter (.zip)").first.click()
-    path = tmp_path / "minilm.zip"
-    info.value.save_as(path)
+    path = _download_adapter(page, tmp_path / "minilm.zip")
     prob = _classify_with_peft(path, tmp_path / "minilm", text, label)
     assert abs(prob * 100 - float(percent.rstrip("%"))) <= 0.006, (prob, shown)
 

@@ -819,14 +819,20 @@ def test_a_runner_that_raises_anything_never_kills_the_worker(tmp_path):
     assert all(mgr.get(SID, i).snapshot.error_key in (None, "err.unexpected") for i in ids)
 
 
-def test_starting_a_run_shows_it_even_after_picking_an_older_one(tmp_path, monkeypatch):
-    """The run picker keeps the visitor's pick across reruns; a new run must still take its place."""
+def _train_page(tmp_path, monkeypatch) -> tuple[AppTest, JobManager]:
+    """The Train page of the app, for one visitor, over a job manager with instant fake runs."""
     mgr = JobManager(root=tmp_path / "runs", runner=fake_runner)
     monkeypatch.setattr(core.jobs, "_MANAGER", mgr)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["app.session_id"] = SID
     at.run()
     at.switch_page("pages/train.py").run()
+    return at, mgr
+
+
+def test_starting_a_run_shows_it_even_after_picking_an_older_one(tmp_path, monkeypatch):
+    """The run picker keeps the visitor's pick across reruns; a new run must still take its place."""
+    at, mgr = _train_page(tmp_path, monkeypatch)
     at.number_input(key="train.steps.causal-lm").set_value(2).run()
     for expected in (1, 2, 3):
         at.button(key="train.start").click().run()
@@ -842,12 +848,7 @@ def test_starting_a_run_shows_it_even_after_picking_an_older_one(tmp_path, monke
 
 @pytest.mark.parametrize(("data", "korean"), [("chatterbot-ko", True), ("chatterbot-en", False)])
 def test_playground_greets_in_the_language_of_the_training_data(data, korean, tmp_path, monkeypatch):
-    mgr = JobManager(root=tmp_path / "runs", runner=fake_runner)
-    monkeypatch.setattr(core.jobs, "_MANAGER", mgr)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["app.session_id"] = SID
-    at.run()
-    at.switch_page("pages/train.py").run()
+    at, mgr = _train_page(tmp_path, monkeypatch)
     at.selectbox(key="train.data.causal-lm").set_value(data).run()
     at.button(key="train.start").click().run()
     job = mgr.jobs_of(SID)[-1]
