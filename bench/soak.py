@@ -287,7 +287,9 @@ def main() -> int:
     parser.add_argument("--max-growth-mib", type=float, default=1500.0, help="allowed RSS growth after warm-up")
     parser.add_argument("--max-creep-mib", type=float, default=300.0, help="allowed RSS growth from wave to wave")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    threads = max(1, (os.cpu_count() or 2) // 2)
+    torch.set_num_threads(threads)
+    os.environ["LORA_LENS_CPU_THREADS"] = str(threads)  # the engine sets its count in the training thread
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()

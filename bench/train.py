@@ -12,6 +12,7 @@ tokens, so tokens/s measures useful work.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -139,7 +140,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = ap.parse_args()
     if args.threads:
-        torch.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)  # the reference script's count
+        os.environ["LORA_LENS_CPU_THREADS"] = str(args.threads)  # and our engine's, set in its own thread
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()

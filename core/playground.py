@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +38,16 @@ def finished_result(job: Any) -> TrainResult:
     return result
 
 
+@contextmanager
+def _finished(job: Any, task: str) -> Iterator[TrainResult]:
+    """The job's finished result for ``task``, with the job's lock held while it is used."""
+    with job.lock:
+        r = finished_result(job)
+        if r.task != task:
+            raise LensError("train.wrong_playground", task=r.task)
+        yield r
+
+
 def _check_text(text: str) -> str:
     text = (text or "").strip()
     if not text:
@@ -60,10 +72,7 @@ def generate_side_by_side(job: Any, prompt: str, max_new_tokens: int = 64) -> tu
     """Greedy answers of (base, adapted) to ``prompt``, formatted as in training."""
     prompt = _check_text(prompt)
     max_new_tokens = max(1, min(int(max_new_tokens), MAX_NEW_TOKENS))
-    with job.lock:
-        r = finished_result(job)
-        if r.task != "causal-lm":
-            raise LensError("train.wrong_playground", task=r.task)
+    with _finished(job, "causal-lm") as r:
         model, tok = r.model, r.tokenizer
         device = next(model.parameters()).device
         enc = tok(prompt_text(tok, prompt), add_special_tokens=False, return_tensors="pt")
@@ -78,10 +87,7 @@ def generate_side_by_side(job: Any, prompt: str, max_new_tokens: int = 64) -> tu
 def classify_side_by_side(job: Any, text: str) -> list[LabelScore]:
     """Class probabilities of the base model (its untrained head) and of the adapted model."""
     text = _check_text(text)
-    with job.lock:
-        r = finished_result(job)
-        if r.task != "seq-cls":
-            raise LensError("train.wrong_playground", task=r.task)
+    with _finished(job, "seq-cls") as r:
         model, tok = r.model, r.tokenizer
         device = next(model.parameters()).device
         enc = tok(text, truncation=True, max_length=r.settings.seq_len_for(r.task), return_tensors="pt")

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import stat
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from core import adapter_io, cli_analyze, embedded
 from core.adapter_io import load_adapter, read_adapter, read_adapter_folder, read_adapter_zip, resolve_base
 from core.delta import delta_from_peft
 from core.errors import LensError
+from tests.zips import zip_of
 
 hf_logging.set_verbosity_error()
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -44,18 +42,6 @@ def adapter_dir(tmp_path_factory) -> Path:
     data["base_model_name_or_path"] = MINILM_ID
     (folder / "adapter_config.json").write_text(json.dumps(data))
     return folder
-
-
-def zip_of(files: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-        for name in links:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
 
 
 def folder_files(folder: Path, prefix: str = "") -> dict[str, bytes]:

@@ -49,14 +49,7 @@ def minilm_lora(seed: int = 0) -> tuple[torch.nn.Module, object]:
     return get_peft_model(model, config), AutoTokenizer.from_pretrained(folder)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread for this module: on a shared 2-core box two spinning
-    OpenMP threads run several times slower than one; on an idle box it costs little."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_cpu_thread")
 
 
 @pytest.fixture(scope="module")

@@ -31,12 +31,7 @@ OWNER = "owner-1"
 CLS_PLAN = LoraPlan(targets=("query", "value"), r=4, task="seq-cls")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_cpu_thread")
 
 
 @pytest.fixture(scope="module")

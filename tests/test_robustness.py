@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import copy
 import errno
-import io
 import json
 import os
 import re
 import socket
-import stat
 import subprocess
 import sys
 import threading
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +39,7 @@ from core.run_state import RunState
 from core.train import TrainResult, run_training, save_adapter
 from core.train_model import EMBEDDED_HUB_IDS, WeightsSource
 from core.train_settings import TrainSettings
+from tests.zips import zip_of
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -161,18 +159,6 @@ def _plans_view(plans: dict) -> dict:
 
 
 # --- hostile files ------------------------------------------------------------------------------
-
-
-def zip_of(files: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-        for name in links:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
 
 
 def _lora_config(**changes) -> bytes:

@@ -31,13 +31,7 @@ SFT_PLAN = LoraPlan(targets=("q_proj", "v_proj"), r=8, lora_alpha=16, task="caus
 OWNER = "session-a"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Shared 2-core runners: one BLAS thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_cpu_thread")
 
 
 def _mean(xs: list[float]) -> float:
