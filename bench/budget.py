@@ -26,10 +26,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 warnings.filterwarnings("ignore")
 
-from core.budget import _match_cached, compute_budget  # noqa: E402
-from core.inventory import list_adaptable_layers  # noqa: E402
-from core.models import ModelSpec, build_meta_model, load_config  # noqa: E402
-from core.plan import LoraPlan, to_lora_config  # noqa: E402
+from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
+from core.models.sources import ModelSpec, build_meta_model, load_config  # noqa: E402
+from core.planning.budget import _match_cached, compute_budget  # noqa: E402
+from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402
 
 MODELS = ("llama-3.1-405b", "llama-3.1-8b")
 TARGET_SETS = (

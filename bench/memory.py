@@ -24,11 +24,11 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 from peft import get_peft_model  # noqa: E402
 
-from core.budget import compute_budget  # noqa: E402
-from core.inventory import list_adaptable_layers  # noqa: E402
-from core.memory import CUDA_OVERHEAD, GIB, MemorySettings, estimate_training_memory  # noqa: E402
-from core.models import guess_spec, load_config, model_class  # noqa: E402
-from core.plan import LoraPlan, to_lora_config  # noqa: E402
+from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
+from core.models.sources import guess_spec, load_config, model_class  # noqa: E402
+from core.planning.budget import compute_budget  # noqa: E402
+from core.planning.memory import CUDA_OVERHEAD, GIB, MemorySettings, estimate_training_memory  # noqa: E402
+from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402
 
 MODELS = ("smollm2-135m", "qwen2.5-0.5b", "llama-3.2-1b")
 PLANS = {  # name: (plan, batch, seq, gradient checkpointing)

@@ -41,17 +41,17 @@ logging.getLogger("streamlit").setLevel(logging.ERROR)
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import core.jobs  # noqa: E402
-from core.budget import compute_budget  # noqa: E402
-from core.data import load_bundled, sample  # noqa: E402
+import core.training.jobs  # noqa: E402
+from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
+from core.anatomy.presets import preset_targets  # noqa: E402
+from core.data.datasets import load_bundled, sample  # noqa: E402
 from core.i18n import human_count, t  # noqa: E402
-from core.inventory import list_adaptable_layers  # noqa: E402
-from core.jobs import JobManager  # noqa: E402
-from core.models import ModelSpec, build_meta_model, load_config  # noqa: E402
-from core.plan import LoraPlan  # noqa: E402
-from core.presets import preset_targets  # noqa: E402
-from core.train import run_training  # noqa: E402
-from core.train_settings import TrainSettings  # noqa: E402
+from core.models.sources import ModelSpec, build_meta_model, load_config  # noqa: E402
+from core.planning.budget import compute_budget  # noqa: E402
+from core.planning.plan import LoraPlan  # noqa: E402
+from core.training.engine import run_training  # noqa: E402
+from core.training.jobs import JobManager  # noqa: E402
+from core.training.settings import TrainSettings  # noqa: E402
 
 APP = str(ROOT / "app.py")
 MODELS = ("gpt2", "llama-3.2-1b", "qwen2.5-0.5b", "bert-base", "phi-3-mini", "mistral-7b-v0.3", "gemma-2-2b",
@@ -146,7 +146,7 @@ def visitor(index: int, slug: str, rounds: int, truth: dict) -> None:
         at.session_state["app.session_id"] = sid
         at.session_state["app.model_spec"] = ModelSpec("catalog", slug)
         for round_no in range(rounds):
-            mgr = core.jobs._MANAGER
+            mgr = core.training.jobs._MANAGER
             if mgr is not None and any(j.snapshot.status == "running" for j in mgr.jobs_of(TRAINER)):
                 note("rounds_while_training")
             if round_no:
@@ -205,7 +205,7 @@ def trainer(model: str, steps: int, root: Path) -> None:
         return run_training(spec, plan, train, val, settings, workdir, state)
 
     mgr = JobManager(root=root, runner=runner)
-    core.jobs._MANAGER = mgr
+    core.training.jobs._MANAGER = mgr
     owner = TRAINER
     started = time.monotonic()
     task = "seq-cls" if model == "minilm" else "causal-lm"
@@ -266,7 +266,7 @@ def trainer(model: str, steps: int, root: Path) -> None:
 def caches_are_bounded() -> list[str]:
     """Every st.cache_resource / st.cache_data in the app declares max_entries."""
     unbounded = []
-    for path in [*(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py", *(ROOT / "core").glob("*.py")]:
+    for path in [*(ROOT / "ui").rglob("*.py"), *(ROOT / "pages").rglob("*.py"), ROOT / "app.py", *(ROOT / "core").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.FunctionDef):
                 continue

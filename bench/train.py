@@ -22,12 +22,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.data import TextDataset, load_bundled, sample  # noqa: E402
-from core.models import ModelSpec  # noqa: E402
-from core.plan import LoraPlan, to_lora_config  # noqa: E402
-from core.run_state import RunState  # noqa: E402
-from core.train import fit, prepare  # noqa: E402
-from core.train_settings import TrainSettings  # noqa: E402
+from core.data.datasets import TextDataset, load_bundled, sample  # noqa: E402
+from core.models.sources import ModelSpec  # noqa: E402
+from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402
+from core.training.engine import fit, prepare  # noqa: E402
+from core.training.run_state import RunState  # noqa: E402
+from core.training.settings import TrainSettings  # noqa: E402
 
 CASES = {
     "smollm2": ("causal-lm", "chatterbot-en", LoraPlan(targets=("q_proj", "v_proj"), task="causal-lm")),
@@ -155,7 +155,7 @@ def main() -> None:
             max_steps=args.steps, batch_size=args.batch, max_seq_len=args.seq_len,
             eval_every=10**5, max_eval_examples=8,
         )  # fmt: skip
-        from core.embedded import weights_folder
+        from core.models.embedded import weights_folder
 
         ref = reference(str(weights_folder(name)), plan, data, settings)
         eng = ours(ModelSpec("embedded", name), plan, data, settings)

@@ -1,5 +1,5 @@
 """``python -m core``: the CLI over the same functions the pages call."""
 
-from core.cli import main
+from core.cli.main import main
 
 raise SystemExit(main())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.adapter_io import load_adapter, read_adapter_zip
-from core.jobs import job_manager
+from core.adapters.load import load_adapter, read_adapter_zip
+from core.training.jobs import job_manager
 from ui.analyze_panels import dataset_for, render_delta, render_embeddings
 from ui.state import keep_widget_values, session_id, tr
 from ui.widgets import guarded

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.budget import compute_budget
-from core.compare import PlanResult, blocks_figure, budget_curve, compare_frame, groups_figure, r_curve_figure
+from core.anatomy.presets import PRESETS, preset_targets
 from core.errors import LensError
-from core.plan import LoraPlan
-from core.plans_io import SavedPlan, export_plans, import_plans
-from core.presets import PRESETS, preset_targets
+from core.planning.budget import compute_budget
+from core.planning.compare import PlanResult, blocks_figure, budget_curve, compare_frame, groups_figure, r_curve_figure
+from core.planning.plan import LoraPlan
+from core.planning.plans_io import SavedPlan, export_plans, import_plans
 from ui import resources
 from ui.memory_panel import estimate_for_compare, render_compare_memory
 from ui.state import keep_widget_values, lang, model_spec, saved_plans, token, tr

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.budget import Budget, compute_budget
+from core.anatomy.inventory import Inventory
+from core.anatomy.presets import PRESETS, preset_targets
+from core.charts.tables import budget_by_block_figure, budget_groups_frame
 from core.i18n import human_bytes
-from core.inventory import Inventory
-from core.plan import ALL_LINEAR, BIAS_MODES, MAX_R, LoraPlan, lora_config_code
-from core.presets import PRESETS, preset_targets
-from core.tables import budget_by_block_figure, budget_groups_frame
+from core.planning.budget import Budget, compute_budget
+from core.planning.plan import ALL_LINEAR, BIAS_MODES, MAX_R, LoraPlan, lora_config_code
 from ui import resources
 from ui.state import lang, model_spec, saved_plans, token, tr
 from ui.widgets import count, guarded, show_warnings

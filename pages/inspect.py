@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.catalog import list_catalog
-from core.embedded import EMBEDDED
-from core.models import TASKS, ModelSpec
-from core.tables import groups_frame, layers_frame, params_by_block_figure
+from core.charts.tables import groups_frame, layers_frame, params_by_block_figure
+from core.models.catalog import list_catalog
+from core.models.embedded import EMBEDDED
+from core.models.sources import TASKS, ModelSpec
 from ui import resources
 from ui.state import keep_widget_values, lang, model_spec, set_model_spec, tr
 from ui.widgets import count, guarded
@@ -99,7 +99,7 @@ def render_inventory(spec: ModelSpec) -> None:
 def _render_note(spec: ModelSpec) -> None:
     if spec.source != "catalog":
         return
-    from core.catalog import find_entry
+    from core.models.catalog import find_entry
 
     entry = find_entry(spec.ref)
     if entry:

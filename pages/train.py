@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.embedded import EMBEDDED
+from core.anatomy.presets import preset_targets
 from core.errors import LensError
-from core.jobs import job_manager
-from core.models import ModelSpec
-from core.plan import LoraPlan
-from core.presets import preset_targets
-from core.train_settings import TrainSettings
+from core.models.embedded import EMBEDDED
+from core.models.sources import ModelSpec
+from core.planning.plan import LoraPlan
+from core.training.jobs import job_manager
+from core.training.settings import TrainSettings
 from ui import resources
 from ui.state import current_plan, keep_widget_values, model_spec, session_id, token, tr
 from ui.train_panels import render_data_picker, render_preview, render_snapshot

@@ -14,10 +14,12 @@ from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, GPT2Config, GPT2LMHeadModel
 from transformers.utils import logging as hf_logging
 
-from core import adapter_io, cli_analyze, embedded
-from core.adapter_io import load_adapter, read_adapter, read_adapter_folder, read_adapter_zip, resolve_base
-from core.delta import delta_from_peft
+from core.adapters import load as adapter_io
+from core.adapters.load import load_adapter, read_adapter, read_adapter_folder, read_adapter_zip, resolve_base
+from core.analysis.delta import delta_from_peft
+from core.cli import analyze as cli_analyze
 from core.errors import LensError
+from core.models import embedded
 from tests.zips import zip_of
 
 hf_logging.set_verbosity_error()

@@ -38,8 +38,8 @@ def peft_trainable(targets, r: int = 8) -> str:
     from peft import get_peft_model
 
     from core.i18n import human_count
-    from core.models import ModelSpec, build_meta_model, load_config
-    from core.plan import LoraPlan, to_lora_config
+    from core.models.sources import ModelSpec, build_meta_model, load_config
+    from core.planning.plan import LoraPlan, to_lora_config
 
     mc = load_config(ModelSpec("embedded", "smollm2"))
     plan = LoraPlan(targets=() if targets == "all-linear" else tuple(targets),
@@ -192,9 +192,9 @@ def _generate_with_peft(zip_path, folder, prompt: str) -> str:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from core.embedded import weights_folder
-    from core.playground import _generate
-    from core.train_data import prompt_text
+    from core.models.embedded import weights_folder
+    from core.training.encode import prompt_text
+    from core.training.playground import _generate
 
     with zipfile.ZipFile(zip_path) as zf:
         names = set(zf.namelist())
@@ -268,7 +268,7 @@ def _classify_with_peft(zip_path, folder, text: str, label: str) -> float:
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from core.embedded import weights_folder
+    from core.models.embedded import weights_folder
 
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(folder)

@@ -11,12 +11,12 @@ import functools
 import pytest
 from peft import get_peft_model
 
-from core.budget import compute_budget
-from core.catalog import list_catalog
+from core.anatomy.inventory import Inventory, list_adaptable_layers
 from core.errors import LensError
-from core.inventory import Inventory, list_adaptable_layers
-from core.models import ModelConfig, ModelSpec, build_meta_model, load_config
-from core.plan import ALL_LINEAR, LoraPlan, to_lora_config
+from core.models.catalog import list_catalog
+from core.models.sources import ModelConfig, ModelSpec, build_meta_model, load_config
+from core.planning.budget import compute_budget
+from core.planning.plan import ALL_LINEAR, LoraPlan, to_lora_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

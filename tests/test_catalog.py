@@ -11,7 +11,7 @@ import pytest
 import torch
 import transformers
 
-from core.catalog import CATALOG_DIR, CatalogEntry, find_entry, list_catalog
+from core.models.catalog import CATALOG_DIR, CatalogEntry, find_entry, list_catalog
 
 ENTRIES = list_catalog()
 TOLERANCE = 0.03

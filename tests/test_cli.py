@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,8 +26,8 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def peft_counts(slug: str, task: str | None, **plan_kwargs) -> tuple[int, int, list[str]]:
     from peft import get_peft_model
 
-    from core.models import ModelSpec, build_meta_model, load_config
-    from core.plan import LoraPlan, to_lora_config
+    from core.models.sources import ModelSpec, build_meta_model, load_config
+    from core.planning.plan import LoraPlan, to_lora_config
 
     mc = load_config(ModelSpec("catalog", slug, task))
     model = get_peft_model(build_meta_model(mc), to_lora_config(LoraPlan(task=mc.task, **plan_kwargs)))

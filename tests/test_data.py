@@ -15,8 +15,9 @@ from typing import ClassVar
 import pandas as pd
 import pytest
 
-from core import data, data_upload
-from core.data import (
+from core.data import datasets as data
+from core.data import upload as data_upload
+from core.data.datasets import (
     BUNDLED,
     Example,
     TextDataset,

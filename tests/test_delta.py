@@ -12,8 +12,7 @@ from peft.tuners.lora import LoraLayer
 from safetensors.torch import load_file
 from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
 
-from core.colors import PALETTE, group_color, label_colors
-from core.delta import (
+from core.analysis.delta import (
     delta_from_peft,
     delta_from_state_dict,
     effective_rank,
@@ -21,7 +20,8 @@ from core.delta import (
     singular_values,
     to_frame,
 )
-from core.delta_charts import effective_rank_figure, ratio_heatmap, spectrum_figure
+from core.charts.colors import PALETTE, group_color, label_colors
+from core.charts.delta import effective_rank_figure, ratio_heatmap, spectrum_figure
 from core.errors import LensError
 
 

@@ -11,12 +11,9 @@ from peft import LoraConfig, TaskType, get_peft_model
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from core import embeddings as emb
-from core.data import TextDataset, load_bundled, sample, train_val_split
-from core.delta import delta_from_peft
-from core.embedded import weights_folder
-from core.embedding_charts import scatter_pair, truncate
-from core.embeddings import (
+from core.analysis import embeddings as emb
+from core.analysis.delta import delta_from_peft
+from core.analysis.embeddings import (
     _LRU,
     compare_scores,
     embed,
@@ -25,8 +22,11 @@ from core.embeddings import (
     project,
     separation_scores,
 )
+from core.charts.embeddings import scatter_pair, truncate
+from core.data.datasets import TextDataset, load_bundled, sample, train_val_split
 from core.errors import LensError
 from core.i18n import t
+from core.models.embedded import weights_folder
 
 hf_logging.set_verbosity_error()
 TEXTS = [

@@ -15,17 +15,17 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from core.data import TextDataset, load_bundled, sample
-from core.embedded import weights_folder
+from core.adapters.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip, training_script
+from core.adapters.zip_io import check_zip, safe_extract
+from core.data.datasets import TextDataset, load_bundled, sample
 from core.errors import LensError
-from core.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip, training_script
-from core.jobs import JobManager
-from core.models import ModelSpec
-from core.plan import LoraPlan
-from core.safe_zip import check_zip, safe_extract
-from core.train import TrainResult
-from core.train_model import WeightsSource
-from core.train_settings import TrainSettings
+from core.models.embedded import weights_folder
+from core.models.loader import WeightsSource
+from core.models.sources import ModelSpec
+from core.planning.plan import LoraPlan
+from core.training.engine import TrainResult
+from core.training.jobs import JobManager
+from core.training.settings import TrainSettings
 
 OWNER = "owner-1"
 CLS_PLAN = LoraPlan(targets=("query", "value"), r=4, task="seq-cls")

@@ -24,22 +24,22 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
-import core.jobs
-from core.data import BUNDLED, Example, TextDataset
+import core.training.jobs
+from core.anatomy.presets import PRESETS
+from core.data.datasets import BUNDLED, Example, TextDataset
 from core.i18n import LANGS, human_count, t, table
-from core.jobs import JobManager
-from core.memory import COMPONENTS
-from core.models import ModelSpec
-from core.plan import LoraPlan
-from core.presets import PRESETS
-from core.run_state import FINAL_METRICS, STATUSES
-from core.train_settings import TrainSettings
+from core.models.sources import ModelSpec
+from core.planning.memory import COMPONENTS
+from core.planning.plan import LoraPlan
+from core.training.jobs import JobManager
+from core.training.run_state import FINAL_METRICS, STATUSES
+from core.training.settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
 SOURCE_FILES = sorted(
-    [ROOT / "app.py", *(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py"), *(ROOT / "core").glob("*.py")]
+    [ROOT / "app.py", *(ROOT / "ui").rglob("*.py"), *(ROOT / "pages").rglob("*.py"), *(ROOT / "core").rglob("*.py")]
 )
 HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 KEY_SHAPE = re.compile(r"[a-z_]+\.[a-z_.]+")
@@ -209,8 +209,8 @@ def _fake_runner(spec, plan, train, val, settings, workdir, state):
     import torch
     from safetensors.torch import save_file
 
-    from core.train import TrainResult
-    from core.train_model import EMBEDDED_HUB_IDS, WeightsSource
+    from core.models.loader import EMBEDDED_HUB_IDS, WeightsSource
+    from core.training.engine import TrainResult
 
     state.start(settings.max_steps)
     state.step(1, 100)
@@ -340,7 +340,7 @@ def test_pages_show_no_raw_key_in_either_language(scenario, lang, jobs, monkeypa
     import copy
 
     mgr, ids = jobs
-    monkeypatch.setattr(core.jobs, "_MANAGER", mgr)
+    monkeypatch.setattr(core.training.jobs, "_MANAGER", mgr)
     page, state = SCENARIOS[scenario]
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["app.lang"] = lang
@@ -403,7 +403,7 @@ def test_human_count_follows_the_language(n, en, ko):
 
 
 def test_inspect_metric_uses_the_language_number_format(jobs, monkeypatch):
-    monkeypatch.setattr(core.jobs, "_MANAGER", jobs[0])
+    monkeypatch.setattr(core.training.jobs, "_MANAGER", jobs[0])
     shown = {}
     for lang in LANGS:
         at = AppTest.from_file(APP, default_timeout=TIMEOUT)

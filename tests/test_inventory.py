@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from transformers.pytorch_utils import Conv1D
 
-from core.inventory import Inventory, block_index, list_adaptable_layers
-from core.models import ModelSpec, build_meta_model, load_config
+from core.anatomy.inventory import Inventory, block_index, list_adaptable_layers
+from core.models.sources import ModelSpec, build_meta_model, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

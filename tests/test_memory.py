@@ -17,10 +17,10 @@ from transformers import (
     LlamaForCausalLM,
 )
 
-from core.budget import compute_budget
+from core.anatomy.inventory import list_adaptable_layers
 from core.errors import LensError
-from core.inventory import list_adaptable_layers
-from core.memory import (
+from core.planning.budget import compute_budget
+from core.planning.memory import (
     COMPONENTS,
     GPUS,
     MemoryEstimate,
@@ -30,7 +30,7 @@ from core.memory import (
     memory_figure,
     weight_bytes,
 )
-from core.plan import LoraPlan, to_lora_config
+from core.planning.plan import LoraPlan, to_lora_config
 
 VOCAB = 500
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -53,7 +53,7 @@ def tiny_gpt2() -> torch.nn.Module:
 
 
 def minilm() -> torch.nn.Module:
-    from core.embedded import weights_folder
+    from core.models.embedded import weights_folder
 
     return AutoModelForSequenceClassification.from_pretrained(str(weights_folder("minilm")), num_labels=2)
 
@@ -167,7 +167,7 @@ def test_checkpointing_keeps_less() -> None:
 
 @pytest.fixture(scope="module")
 def catalog_1b():
-    from core.models import build_meta_model, guess_spec, load_config
+    from core.models.sources import build_meta_model, guess_spec, load_config
 
     mc = load_config(guess_spec("llama-3.2-1b"))
     inv = list_adaptable_layers(build_meta_model(mc))
@@ -245,7 +245,7 @@ def test_seq_longer_than_model_and_unknown_gpu(catalog_1b) -> None:
 
 
 def test_cli_json_and_errors(capsys) -> None:
-    from core.cli import main
+    from core.cli.main import main
 
     assert main(["memory", "llama-3.2-1b", "--target", "q_proj", "v_proj", "--precision", "nf4",
                  "--batch", "2", "--seq-len", "256", "--json"]) == 0
@@ -268,7 +268,7 @@ def test_cli_json_and_errors(capsys) -> None:
 def test_plan_from_args_targets() -> None:
     import argparse
 
-    from core.cli_common import add_budget_options, plan_from_args
+    from core.cli.options import add_budget_options, plan_from_args
 
     parser = argparse.ArgumentParser()
     add_budget_options(parser)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.budget import compute_budget
-from core.inventory import list_adaptable_layers
-from core.models import ModelSpec, build_meta_model, load_config
-from core.plan import LoraPlan
+from core.anatomy.inventory import list_adaptable_layers
+from core.models.sources import ModelSpec, build_meta_model, load_config
+from core.planning.budget import compute_budget
+from core.planning.plan import LoraPlan
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
@@ -35,7 +35,7 @@ def _metric(at: AppTest, label: str) -> str:
 def _peft_count(spec: ModelSpec, plan: LoraPlan) -> int:
     from peft import get_peft_model
 
-    from core.plan import to_lora_config
+    from core.planning.plan import to_lora_config
 
     mc = load_config(spec)
     return get_peft_model(build_meta_model(mc), to_lora_config(plan)).get_nb_trainable_parameters()[0]
@@ -102,14 +102,14 @@ def test_configure_save_then_compare_shows_table():
 @pytest.mark.parametrize("payload", [b"{not json", b'{"format": "other"}', b"\x00\x01binary", b'{"format": "lora-lens-plans", "version": 1, "plans": [{"name": "x"}]}'])
 def test_compare_bad_import_changes_nothing(payload):
     from core.errors import LensError
-    from core.plans_io import import_plans
+    from core.planning.plans_io import import_plans
 
     with pytest.raises(LensError):
         import_plans(payload)
 
 
 def test_train_page_minilm_opens_on_sentiment_with_its_own_defaults_and_keeps_choices():
-    from core.train_settings import TrainSettings
+    from core.training.settings import TrainSettings
 
     at = _app("pages/train.py")
     sft = TrainSettings.for_task("causal-lm")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from core.errors import LensError
-from core.plan import ALL_LINEAR, MAX_R, LoraPlan, lora_config_code, to_lora_config, validate_plan
+from core.planning.plan import ALL_LINEAR, MAX_R, LoraPlan, lora_config_code, to_lora_config, validate_plan
 
 BASE = dict(targets=("q_proj", "v_proj"))
 

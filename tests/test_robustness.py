@@ -27,18 +27,18 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-import core.jobs
-import core.train
-from core.data import Example, TextDataset
+import core.training.engine
+import core.training.jobs
+from core.data.datasets import Example, TextDataset
 from core.errors import LensError
 from core.i18n import t
-from core.jobs import JobManager
-from core.models import ModelSpec
-from core.plan import LoraPlan
-from core.run_state import RunState
-from core.train import TrainResult, run_training, save_adapter
-from core.train_model import EMBEDDED_HUB_IDS, WeightsSource
-from core.train_settings import TrainSettings
+from core.models.loader import EMBEDDED_HUB_IDS, WeightsSource
+from core.models.sources import ModelSpec
+from core.planning.plan import LoraPlan
+from core.training.engine import TrainResult, run_training, save_adapter
+from core.training.jobs import JobManager
+from core.training.run_state import RunState
+from core.training.settings import TrainSettings
 from tests.zips import zip_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -405,7 +405,7 @@ def _screen(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize("case", PAGE_CASES, ids=[c.id for c in PAGE_CASES])
 def test_page_bad_input_shows_message_and_keeps_state(case: PageCase, folders, manager, monkeypatch):
-    monkeypatch.setattr(core.jobs, "_MANAGER", manager)
+    monkeypatch.setattr(core.training.jobs, "_MANAGER", manager)
     jobs_before = _jobs_view(manager)
     at = AppTest.from_file(str(ROOT / case.page), default_timeout=TIMEOUT)
     at.session_state["app.session_id"] = SID
@@ -438,7 +438,7 @@ def test_page_bad_input_shows_message_and_keeps_state(case: PageCase, folders, m
 @pytest.mark.parametrize("elsewhere", ["app.py", "pages/compare.py", "pages/train.py", "pages/analyze.py"])
 def test_configure_choices_survive_a_visit_to_another_page(elsewhere, manager, monkeypatch):
     """Streamlit drops a widget's value after a run that does not draw it; the pages keep them."""
-    monkeypatch.setattr(core.jobs, "_MANAGER", manager)
+    monkeypatch.setattr(core.training.jobs, "_MANAGER", manager)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["app.session_id"] = SID
     at.session_state["app.model_spec"] = ModelSpec("catalog", "gpt2")
@@ -465,7 +465,7 @@ def test_configure_choices_survive_a_visit_to_another_page(elsewhere, manager, m
 
 def test_uploaded_file_name_is_never_used_as_a_path(folders):
     """A name full of separators only lends its extension; nothing is written anywhere."""
-    from core.data_upload import parse_upload
+    from core.data.upload import parse_upload
 
     TALLY["inputs"] += 1
     before = set(os.listdir(folders["root"]))
@@ -528,7 +528,7 @@ CLI_CASES = [
 
 @pytest.mark.parametrize("argv,key", [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
 def test_cli_bad_input_exits_2_with_one_line(argv, key, folders, capsys):
-    from core.cli import main
+    from core.cli.main import main
 
     argv = [_fill(a, folders) for a in argv]
     try:
@@ -593,7 +593,7 @@ def test_bad_training_settings_are_refused_before_queueing(manager, settings, ke
     (4, 1.5, "memory.bad_seq_len"), (4096, 1_048_576, "memory.too_many_tokens"),
 ], ids=["batch-0", "seq-0", "batch-negative", "seq-fraction", "tokens-huge"])
 def test_bad_memory_settings(batch, seq, key):
-    from core.memory import MemorySettings
+    from core.planning.memory import MemorySettings
 
     TALLY["inputs"] += 1
     with pytest.raises(LensError) as info:
@@ -604,7 +604,7 @@ def test_bad_memory_settings(batch, seq, key):
 def test_inspecting_a_bf16_model_never_touches_torchs_global_dtype(monkeypatch):
     """Sessions are threads of one process: building a bf16 catalog model must not switch torch's
     process-wide default dtype, or a training run in another thread gets bf16 tensors mid-load."""
-    from core.models import build_meta_model, load_config
+    from core.models.sources import build_meta_model, load_config
 
     calls = []
     real = torch.set_default_dtype
@@ -618,7 +618,7 @@ def test_inspecting_a_bf16_model_never_touches_torchs_global_dtype(monkeypatch):
 def test_training_loads_weights_in_fp32(monkeypatch):
     import transformers
 
-    from core.train_model import load_model
+    from core.models.loader import load_model
 
     seen = []
 
@@ -671,7 +671,7 @@ def test_out_of_memory_inside_training_maps_to_a_clear_message(tmp_path, monkeyp
     def prepare(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(core.train, "prepare", prepare)
+    monkeypatch.setattr(core.training.engine, "prepare", prepare)
     mgr = JobManager(root=tmp_path, runner=run_training)
     job_id = mgr.submit(SID, SMOLLM, SFT_PLAN, _dataset(), None, TrainSettings(batch_size=64))
     TALLY["faults"] += 1
@@ -766,8 +766,8 @@ def test_full_disk_during_a_background_run(tmp_path, monkeypatch, manager):
         result.model = _DiskFull()
         save_adapter(result, workdir / "adapter")
 
-    monkeypatch.setattr(core.train, "prepare", prepare)
-    monkeypatch.setattr(core.train, "fit", fit)
+    monkeypatch.setattr(core.training.engine, "prepare", prepare)
+    monkeypatch.setattr(core.training.engine, "fit", fit)
     mgr = JobManager(root=tmp_path, runner=run_training)
     job_id = _submit(mgr)
     TALLY["faults"] += 1
@@ -778,7 +778,7 @@ def test_full_disk_during_a_background_run(tmp_path, monkeypatch, manager):
     message = t(snap.error_key, "en", **snap.error_params)
     assert "No space left" in message and "Traceback" not in message
     assert not (job.workdir / "adapter").exists() and _leftovers(job.workdir) == []
-    monkeypatch.setattr(core.train, "fit", lambda result, workdir, state: fake_runner(
+    monkeypatch.setattr(core.training.engine, "fit", lambda result, workdir, state: fake_runner(
         result.spec, result.plan, _dataset(), None, result.settings, workdir, state))
     nxt = _submit(mgr)
     assert mgr.get(SID, nxt).state.wait(10) and mgr.get(SID, nxt).snapshot.status == "done"
@@ -808,7 +808,7 @@ def test_a_runner_that_raises_anything_never_kills_the_worker(tmp_path):
 def _train_page(tmp_path, monkeypatch) -> tuple[AppTest, JobManager]:
     """The Train page of the app, for one visitor, over a job manager with instant fake runs."""
     mgr = JobManager(root=tmp_path / "runs", runner=fake_runner)
-    monkeypatch.setattr(core.jobs, "_MANAGER", mgr)
+    monkeypatch.setattr(core.training.jobs, "_MANAGER", mgr)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["app.session_id"] = SID
     at.run()

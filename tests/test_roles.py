@@ -6,11 +6,11 @@ import functools
 
 import pytest
 
-from core.catalog import list_catalog
+from core.anatomy.inventory import Inventory, LayerInfo, block_index, list_adaptable_layers
+from core.anatomy.roles import CATEGORIES, Role, describe_module, role_text
 from core.i18n import table
-from core.inventory import Inventory, LayerInfo, block_index, list_adaptable_layers
-from core.models import ModelSpec, build_meta_model, load_config
-from core.roles import CATEGORIES, Role, describe_module, role_text
+from core.models.catalog import list_catalog
+from core.models.sources import ModelSpec, build_meta_model, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -19,19 +19,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import core.jobs
-from core.data import Example, TextDataset
+import core.training.jobs
+from core.data.datasets import Example, TextDataset
 from core.errors import LensError
 from core.i18n import t
-from core.jobs import JobManager
-from core.models import TRUST_REMOTE_CODE_ENV, ModelSpec, load_config, remote_code_allowed
-from core.plan import LoraPlan
-from core.train_settings import TrainSettings
+from core.models.sources import TRUST_REMOTE_CODE_ENV, ModelSpec, load_config, remote_code_allowed
+from core.planning.plan import LoraPlan
+from core.training.jobs import JobManager
+from core.training.settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-CODE_FILES = sorted([ROOT / "app.py", *(ROOT / "core").glob("*.py"), *(ROOT / "ui").glob("*.py"),
-                     *(ROOT / "pages").glob("*.py")])
+CODE_FILES = sorted([ROOT / "app.py", *(ROOT / "core").rglob("*.py"), *(ROOT / "ui").rglob("*.py"),
+                     *(ROOT / "pages").rglob("*.py")])
 TOKEN = "hf_SECRETSECRET"
 SMOLLM = ModelSpec("embedded", "smollm2")
 PLAN = LoraPlan(targets=("q_proj", "v_proj"), r=8, lora_alpha=16, task="causal-lm")
@@ -181,7 +181,8 @@ def test_operator_opt_in_is_what_reaches_transformers(monkeypatch, remote_folder
 def test_training_and_adapter_loaders_pass_the_same_switch(monkeypatch, tmp_path):
     import transformers
 
-    from core import adapter_io, train_model
+    from core.adapters import load as adapter_io
+    from core.models import loader as train_model
 
     seen = []
 
@@ -250,7 +251,7 @@ class _Payload:
 
 
 def test_a_pickled_adapter_payload_is_refused_without_running(tmp_path):
-    from core.adapter_io import read_adapter_zip
+    from core.adapters.load import read_adapter_zip
 
     marker = tmp_path / "PWNED"
     buffer = io.BytesIO()
@@ -298,7 +299,7 @@ def test_another_visitors_page_does_not_show_the_run(tmp_path, monkeypatch):
     alice = "a" * 32
     job_id = mgr.submit(alice, SMOLLM, PLAN, _ds(), None, TrainSettings())
     assert mgr.get(alice, job_id).state.wait(10)
-    monkeypatch.setattr(core.jobs, "_MANAGER", mgr)
+    monkeypatch.setattr(core.training.jobs, "_MANAGER", mgr)
     at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
     at.session_state["app.session_id"] = "b" * 32
     at.session_state["train.job"] = job_id  # even knowing the id
@@ -357,7 +358,7 @@ def test_token_typed_on_the_inspect_page_is_never_logged_or_shown(all_logs, capf
 
 
 def test_token_for_a_hub_dataset_is_never_logged(all_logs, capfd):
-    from core.data_upload import _hub_error, load_hub_dataset
+    from core.data.upload import _hub_error, load_hub_dataset
 
     with pytest.raises(LensError) as info:
         load_hub_dataset("someone/some-data", token=TOKEN)
@@ -370,8 +371,8 @@ def test_token_for_a_hub_dataset_is_never_logged(all_logs, capfd):
 
 @pytest.fixture()
 def done_job(tmp_path):
-    from core.train import TrainResult
-    from core.train_model import EMBEDDED_HUB_IDS, WeightsSource
+    from core.models.loader import EMBEDDED_HUB_IDS, WeightsSource
+    from core.training.engine import TrainResult
 
     adapter = tmp_path / "adapter"
     adapter.mkdir()
@@ -407,7 +408,7 @@ class _LeakyApi:
 def test_token_on_the_push_to_hub_path_is_never_logged(done_job, all_logs, capfd, monkeypatch):
     import huggingface_hub
 
-    from core.export import push_to_hub
+    from core.adapters.export import push_to_hub
 
     _, _, job = done_job
     with pytest.raises(LensError) as offline:
@@ -430,7 +431,7 @@ def test_token_typed_in_the_push_form_is_never_logged_or_shown(done_job, all_log
     import huggingface_hub
 
     mgr, owner, job = done_job
-    monkeypatch.setattr(core.jobs, "_MANAGER", mgr)
+    monkeypatch.setattr(core.training.jobs, "_MANAGER", mgr)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(huggingface_hub, "HfApi", _LeakyApi)
     at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)

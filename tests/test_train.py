@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.data import Example, TextDataset, load_bundled, sample
+from core.data.datasets import Example, TextDataset, load_bundled, sample
 from core.errors import LensError
 from core.i18n import t
-from core.jobs import JobManager
-from core.models import ModelSpec
-from core.plan import LoraPlan
-from core.playground import classify_side_by_side, generate_side_by_side
-from core.run_state import RunState, smoothed
-from core.train import fit, prepare
-from core.train_data import IGNORE, encode_sft
-from core.train_model import load_tokenizer
-from core.train_settings import EVALS_PER_RUN, TrainSettings, resolve_precision, validate_settings
+from core.models.loader import load_tokenizer
+from core.models.sources import ModelSpec
+from core.planning.plan import LoraPlan
+from core.training.encode import IGNORE, encode_sft
+from core.training.engine import fit, prepare
+from core.training.jobs import JobManager
+from core.training.playground import classify_side_by_side, generate_side_by_side
+from core.training.run_state import RunState, smoothed
+from core.training.settings import EVALS_PER_RUN, TrainSettings, resolve_precision, validate_settings
 
 MINILM = ModelSpec("embedded", "minilm")
 SMOLLM = ModelSpec("embedded", "smollm2")
@@ -127,7 +127,7 @@ class _FinishedJob:
 
 
 def test_sft_labels_cover_only_the_response():
-    from core.embedded import weights_folder
+    from core.models.embedded import weights_folder
 
     tok = load_tokenizer(str(weights_folder("smollm2")))
     row = encode_sft(tok, Example("What is AI?", "A field of science."), 128)
@@ -267,7 +267,7 @@ def test_stop_mid_run_keeps_the_adapter(tmp_path):
 
 
 def _hooked_loader(monkeypatch, hook):
-    import core.train as train_module
+    import core.training.engine as train_module
 
     real = train_module.load_model
 
@@ -317,7 +317,7 @@ def test_nan_loss_is_reported_as_divergence(tmp_path, monkeypatch):
 
 
 def _cli(argv: list[str]) -> int:
-    from core.cli_train import register
+    from core.cli.train import register
 
     parser = argparse.ArgumentParser(prog="lora-lens")
     register(parser.add_subparsers())
@@ -373,9 +373,9 @@ def test_every_training_error_key_has_both_languages():
     from core.i18n import table
 
     root = Path(__file__).resolve().parents[1] / "core"
-    files = ["train.py", "train_settings.py", "train_data.py", "train_model.py", "jobs.py", "playground.py"]
-    files += ["export.py", "safe_zip.py", "cli_train.py"]
-    keys = {k for f in files for k in re.findall(r'"((?:train|zip)\.[a-z_0-9.]+)"', (root / f).read_text())}
+    files = [*(root / "training").rglob("*.py"), *(root / "adapters").rglob("*.py"), *(root / "models").rglob("*.py")]
+    files += [root / "cli" / "train.py"]
+    keys = {k for f in files for k in re.findall(r'"((?:train|zip)\.[a-z_0-9.]+)"', f.read_text())}
     assert len(keys) > 30
     missing = sorted(k for k in keys - {"train.jsonl"} if k not in table())
     assert not missing
@@ -389,7 +389,7 @@ def _tiny_folder(kind: str, folder: Path) -> tuple[ModelSpec, LoraPlan, TextData
     """A tiny randomly initialised model of another family, with an embedded model's tokenizer."""
     import transformers as tf
 
-    from core.embedded import weights_folder
+    from core.models.embedded import weights_folder
 
     if kind in ("gpt2", "qwen2"):
         tok = tf.AutoTokenizer.from_pretrained(weights_folder("smollm2"))
@@ -425,7 +425,7 @@ def _tiny_folder(kind: str, folder: Path) -> tuple[ModelSpec, LoraPlan, TextData
 def test_other_architectures_train_and_reload_identically(kind, tmp_path):
     from peft import PeftModel
 
-    from core.train_model import load_model
+    from core.models.loader import load_model
 
     spec, plan, data = _tiny_folder(kind, tmp_path / "model")
     settings = TrainSettings.for_task(plan.task, max_steps=3, batch_size=4, max_seq_len=48, learning_rate=1e-2)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.data import BUNDLED, TextDataset, load_bundled
-from core.delta import delta_from_peft, to_frame
-from core.delta_charts import effective_rank_figure, ratio_heatmap, spectrum_figure
-from core.embedding_charts import scatter_pair
-from core.embeddings import compare_scores, embed_before_after, pick_sample, project
+from core.analysis.delta import delta_from_peft, to_frame
+from core.analysis.embeddings import compare_scores, embed_before_after, pick_sample, project
+from core.charts.delta import effective_rank_figure, ratio_heatmap, spectrum_figure
+from core.charts.embeddings import scatter_pair
+from core.data.datasets import BUNDLED, TextDataset, load_bundled
 from ui.state import lang, tr
 from ui.widgets import guarded
 

@@ -7,7 +7,14 @@ import streamlit as st
 
 from core.errors import LensError
 from core.i18n import human_bytes
-from core.memory import GPUS, PRECISIONS, MemoryEstimate, MemorySettings, estimate_training_memory, memory_figure
+from core.planning.memory import (
+    GPUS,
+    PRECISIONS,
+    MemoryEstimate,
+    MemorySettings,
+    estimate_training_memory,
+    memory_figure,
+)
 from ui.state import lang, tr
 
 K = "memory.w."

@@ -6,9 +6,9 @@ import hashlib
 
 import streamlit as st
 
+from core.anatomy.inventory import Inventory, list_adaptable_layers
 from core.errors import LensError
-from core.inventory import Inventory, list_adaptable_layers
-from core.models import ModelConfig, ModelSpec, build_meta_model, load_config
+from core.models.sources import ModelConfig, ModelSpec, build_meta_model, load_config
 
 
 def _token_key(token: str | None) -> str:

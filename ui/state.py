@@ -8,8 +8,8 @@ import uuid
 import streamlit as st
 
 from core.i18n import pick_language, t
-from core.plan import LoraPlan
-from core.spec import ModelSpec
+from core.models.spec import ModelSpec
+from core.planning.plan import LoraPlan
 
 DEFAULT_SPEC = ModelSpec("embedded", "smollm2")
 

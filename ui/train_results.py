@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip
-from core.playground import classify_side_by_side, generate_side_by_side
+from core.adapters.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip
+from core.training.playground import classify_side_by_side, generate_side_by_side
 from ui.state import tr
 from ui.widgets import guarded
 

@@ -1,4 +1,4 @@
-"""What each kind of module does (core.roles): one sentence or two a practitioner can act on."""
+"""What each kind of module does (core.anatomy.roles): one sentence or two a practitioner can act on."""
 
 STRINGS = {
     # attention

@@ -1,0 +1,1 @@
+"""Adapters: zip I/O, model card, export, loading an uploaded adapter."""

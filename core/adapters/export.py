@@ -1,0 +1,189 @@
+"""Take a trained adapter away: zip, merged model, standalone script, or the Hugging Face Hub."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from core.data.datasets import TextDataset, train_val_split
+from core.errors import LensError
+from core.planning.plan import to_lora_config
+from core.training.engine import TrainResult
+from core.training.export_script import SCRIPT
+
+MAX_MERGE_PARAMS = 1_500_000_000
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
+_DROP_LORA_KEYS = ("peft_version", "auto_mapping", "base_model_name_or_path", "revision", "inference_mode")
+
+
+def _result(job: Any) -> TrainResult:
+    result = job.result
+    if result is None or result.adapter_dir is None:
+        raise LensError("train.not_finished")
+    return result
+
+
+def _zip_folder(folder: Path, prefix: str = "") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                zf.write(path, prefix + path.relative_to(folder).as_posix())
+    return buf.getvalue()
+
+
+def _zip_files(files: dict[str, bytes | str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def adapter_zip(job: Any) -> bytes:
+    """adapter_config.json, adapter_model.safetensors, README.md, training_settings.json."""
+    return _zip_folder(_result(job).adapter_dir)  # type: ignore[arg-type]
+
+
+def merged_model_zip(job: Any) -> bytes:
+    """Base + adapter merged into plain weights (safetensors, config, tokenizer); small models only."""
+    from core.training.playground import finished_result
+
+    with job.lock:
+        result = finished_result(job)
+        if result.base_params > MAX_MERGE_PARAMS:
+            raise LensError("train.merge_too_big", params=result.base_params, limit=MAX_MERGE_PARAMS)
+        merged = copy.deepcopy(result.model).merge_and_unload()
+    with tempfile.TemporaryDirectory() as tmp:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        result.tokenizer.save_pretrained(tmp)
+        del merged
+        return _zip_folder(Path(tmp))
+
+
+# --- standalone script ----------------------------------------------------------------
+
+
+def lora_config_json(result: TrainResult) -> dict:
+    """``LoraConfig`` kwargs (what differs from PEFT's defaults), from ``to_lora_config``."""
+    from peft import LoraConfig
+
+    data = json.loads(json.dumps(to_lora_config(result.plan).to_dict(), default=_jsonable))
+    defaults = json.loads(json.dumps(LoraConfig().to_dict(), default=_jsonable))
+    always = ("r", "lora_alpha", "lora_dropout", "target_modules", "task_type", "bias")
+    return {
+        k: v
+        for k, v in data.items()
+        if k not in _DROP_LORA_KEYS and k != "peft_type" and (k in always or v != defaults.get(k))
+    }
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
+
+
+def _splits(job: Any) -> tuple[TextDataset, TextDataset]:
+    """The exact train/val rows the run used (the split is deterministic)."""
+    if job.val is not None and len(job.val):
+        return job.train, job.val
+    return train_val_split(job.train, job.settings.val_fraction, job.settings.seed)
+
+
+def dataset_jsonl(ds: TextDataset, task: str) -> str:
+    key = "label" if task == "seq-cls" else "response"
+    rows = ({"text": ex.text, key: ex.label if task == "seq-cls" else ex.response} for ex in ds.examples)
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def training_script(job: Any) -> tuple[str, str]:
+    """(train_lora.py, config.json) that reproduce this run with Trainer + PEFT."""
+    result = _result(job)
+    s = result.settings
+    config = {
+        "model": result.source.public_ref,
+        "task": result.task,
+        "labels": list(result.labels),
+        "train_file": "train.jsonl",
+        "val_file": "val.jsonl",
+        "output_dir": "lora-adapter",
+        "lora": lora_config_json(result),
+        "training": {
+            "max_steps": s.max_steps,
+            "batch_size": s.batch_size,
+            "grad_accum": s.grad_accum,
+            "learning_rate": s.lr_for(result.task),
+            "warmup_steps": min(s.warmup_steps, s.max_steps),
+            "weight_decay": s.weight_decay,
+            "seed": s.seed,
+            "eval_every": s.eval_every,
+            "max_eval_examples": s.max_eval_examples,
+            "max_seq_len": s.seq_len_for(result.task),
+            "precision": s.precision,
+            "gradient_checkpointing": s.gradient_checkpointing,
+        },
+    }
+    return SCRIPT, json.dumps(config, indent=2, ensure_ascii=False)
+
+
+def training_bundle_zip(job: Any) -> bytes:
+    """train_lora.py + config.json + train.jsonl + val.jsonl, ready to run anywhere."""
+    script, config = training_script(job)
+    train, val = _splits(job)
+    task = _result(job).task
+    return _zip_files(
+        {
+            "train_lora.py": script,
+            "config.json": config,
+            "train.jsonl": dataset_jsonl(train, task),
+            "val.jsonl": dataset_jsonl(val, task),
+        }
+    )
+
+
+# --- Hugging Face Hub -----------------------------------------------------------------
+
+
+def push_to_hub(job: Any, repo_id: str, token: str, private: bool = True) -> str:
+    """Upload the adapter folder; returns the repo URL. The token is used for this call only."""
+    folder = _result(job).adapter_dir
+    if not _REPO_ID.match(repo_id or "") or ".." in repo_id:
+        raise LensError("train.hub_bad_repo", repo_id=repo_id)
+    if not token or not token.strip():
+        raise LensError("train.hub_no_token")
+    if _offline():
+        raise LensError("train.hub_offline")
+    from huggingface_hub import HfApi
+
+    try:
+        api = HfApi(token=token.strip())
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model")
+    except Exception as exc:  # every Hub failure becomes a sentence without the token
+        raise _hub_error(exc, repo_id) from None
+    return f"https://huggingface.co/{repo_id}"
+
+
+def _offline() -> bool:
+    """Read at call time (huggingface_hub's own constant is frozen at import)."""
+    import os
+
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _hub_error(exc: Exception, repo_id: str) -> LensError:
+    from huggingface_hub import errors as hub_errors
+
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status in (401, 403) or isinstance(exc, hub_errors.GatedRepoError):
+        return LensError("train.hub_unauthorized", repo_id=repo_id)
+    if isinstance(exc, hub_errors.HfHubHTTPError) and status is not None:
+        return LensError("train.hub_failed", repo_id=repo_id, status=status)
+    return LensError("train.hub_offline")

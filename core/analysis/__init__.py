@@ -1,0 +1,1 @@
+"""What an adapter learned: ΔW anatomy and embeddings before/after."""

@@ -1,0 +1,1 @@
+"""Colours and every plotly figure builder (pure: data in, figure out)."""

@@ -1,0 +1,1 @@
+"""The command line (python -m core / lora-lens): one file per command."""

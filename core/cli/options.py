@@ -1,0 +1,74 @@
+"""CLI options shared by ``budget``, ``memory`` and ``train``: one LoRA plan from argparse."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.errors import LensError
+from core.planning.plan import ALL_LINEAR, BIAS_MODES, LoraPlan, validate_plan
+
+REGEX_CHARS = frozenset(".*+?|()[]{}^$\\")
+
+
+def add_budget_options(parser: argparse.ArgumentParser) -> None:
+    """The plan options (``--task`` comes with the model options)."""
+    parser.add_argument(
+        "--target", nargs="+", default=None, metavar="NAME",
+        help="short names (q_proj v_proj), one regex (.*\\.(q|v)_proj), or all-linear (default)",
+    )
+    parser.add_argument("--r", type=int, default=8, help="LoRA rank (default 8)")
+    parser.add_argument("--alpha", type=float, default=16, help="lora_alpha (default 16)")
+    parser.add_argument("--dropout", type=float, default=0.05, help="lora_dropout (default 0.05)")
+    parser.add_argument("--bias", choices=BIAS_MODES, default="none")
+    parser.add_argument("--layers", default=None, metavar="I,J", help="only these blocks, e.g. 0,2 (default all)")
+    parser.add_argument("--dora", action="store_true", help="use DoRA")
+    parser.add_argument("--rslora", action="store_true", help="scale by alpha/sqrt(r)")
+    parser.add_argument("--modules-to-save", nargs="+", default=(), metavar="NAME", help="modules trained in full")
+
+
+def parse_layers(text: str | None) -> tuple[int, ...]:
+    """``"0,2"`` -> ``(0, 2)``; empty or None -> every block."""
+    if text is None or not text.strip():
+        return ()
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise LensError("memory.cli.bad_layers", value=text) from exc
+    if not values:
+        raise LensError("memory.cli.bad_layers", value=text)
+    return tuple(sorted(set(values)))
+
+
+def parse_targets(values: list[str] | None) -> tuple[tuple[str, ...], str | None]:
+    """(short names, regex): one value with regex characters is a regex; all-linear is PEFT's keyword."""
+    values = [v.strip() for v in (values or []) if v.strip()]
+    if not values or values == [ALL_LINEAR]:
+        return (), ALL_LINEAR
+    if any(ch in REGEX_CHARS for v in values for ch in v):
+        if len(values) != 1:
+            raise LensError("memory.cli.bad_target")
+        return (), values[0]
+    if ALL_LINEAR in values:
+        raise LensError("memory.cli.bad_target")
+    return tuple(dict.fromkeys(values)), None
+
+
+def plan_from_args(args: argparse.Namespace, task: str) -> LoraPlan:
+    """The validated plan the options describe."""
+    targets, regex = parse_targets(getattr(args, "target", None))
+    alpha = float(args.alpha)
+    plan = LoraPlan(
+        targets=targets,
+        target_regex=regex,
+        r=args.r,
+        lora_alpha=int(alpha) if alpha.is_integer() else alpha,
+        lora_dropout=float(args.dropout),
+        bias=args.bias,
+        use_rslora=bool(args.rslora),
+        use_dora=bool(args.dora),
+        layers=parse_layers(args.layers),
+        modules_to_save=tuple(dict.fromkeys(args.modules_to_save or ())),
+        task=task,
+    )
+    validate_plan(plan)
+    return plan

@@ -1,0 +1,1 @@
+"""Datasets: the data model, bundled corpora, uploads, Hub datasets, splits."""

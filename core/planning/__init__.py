@@ -1,0 +1,1 @@
+"""What the user chooses and what it costs: plan, budget, memory, comparison."""

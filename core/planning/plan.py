@@ -1,0 +1,157 @@
+"""A LoRA plan: the user's choices, validated, and the one place that makes a ``peft.LoraConfig``."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+
+from core.errors import LensError
+
+BIAS_MODES: tuple[str, ...] = ("none", "all", "lora_only")
+MAX_R = 4096
+ALL_LINEAR = "all-linear"
+
+
+@dataclass(frozen=True)
+class LoraPlan:
+    """What to adapt and how. ``targets`` is a tuple of short names, or one regex in ``target_regex``."""
+
+    targets: tuple[str, ...] = ()
+    target_regex: str | None = None  # a string target, as PEFT treats one (full match); may be "all-linear"
+    r: int = 8
+    lora_alpha: float = 16
+    lora_dropout: float = 0.05
+    bias: str = "none"
+    use_rslora: bool = False
+    use_dora: bool = False
+    layers: tuple[int, ...] = ()  # layers_to_transform; empty means every block
+    modules_to_save: tuple[str, ...] = ()
+    task: str = "causal-lm"
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def scaling(self) -> float:
+        """What multiplies B·A in the forward pass: α/r, or α/√r with rsLoRA."""
+        return self.lora_alpha / (self.r**0.5 if self.use_rslora else self.r)
+
+    @property
+    def target_modules(self) -> list[str] | str:
+        """PEFT's ``target_modules`` value for this plan."""
+        if self.target_regex:
+            return self.target_regex
+        return sorted(self.targets)
+
+    def with_changes(self, **changes: object) -> LoraPlan:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("extra")
+        data["targets"] = list(self.targets)
+        data["layers"] = list(self.layers)
+        data["modules_to_save"] = list(self.modules_to_save)
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> LoraPlan:
+        """Rebuild a plan from ``to_json`` output; anything else is a clear error."""
+        if not isinstance(data, dict):
+            raise LensError("plan.bad_json")
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        unknown = set(data) - known
+        if unknown:
+            raise LensError("plan.bad_json_keys", keys=", ".join(sorted(map(str, unknown))[:5]))
+        try:
+            kwargs = dict(data)
+            for key in ("targets", "modules_to_save"):
+                if key in kwargs:
+                    kwargs[key] = tuple(str(x) for x in kwargs[key])
+            if "layers" in kwargs:
+                kwargs["layers"] = tuple(int(x) for x in kwargs["layers"])
+            plan = cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise LensError("plan.bad_json_value", detail=str(exc)[:200]) from exc
+        validate_plan(plan)
+        return plan
+
+
+def validate_plan(plan: LoraPlan, num_blocks: int | None = None) -> None:
+    """Reject values PEFT would reject, or that make no sense, with a sentence."""
+    if not isinstance(plan.r, int) or isinstance(plan.r, bool) or plan.r <= 0:
+        raise LensError("plan.bad_r", r=plan.r, max=MAX_R)
+    if plan.r > MAX_R:
+        raise LensError("plan.bad_r", r=plan.r, max=MAX_R)
+    if not isinstance(plan.lora_alpha, int | float) or not plan.lora_alpha > 0:
+        raise LensError("plan.bad_alpha", alpha=plan.lora_alpha)
+    if not isinstance(plan.lora_dropout, int | float) or not 0 <= plan.lora_dropout < 1:
+        raise LensError("plan.bad_dropout", dropout=plan.lora_dropout)
+    if plan.bias not in BIAS_MODES:
+        raise LensError("plan.bad_bias", bias=plan.bias, modes=", ".join(BIAS_MODES))
+    if not plan.targets and not plan.target_regex:
+        raise LensError("plan.no_targets")
+    if plan.target_regex and plan.target_regex != ALL_LINEAR:
+        try:
+            re.compile(plan.target_regex)
+        except re.error as exc:
+            raise LensError("plan.bad_regex", regex=plan.target_regex, detail=str(exc)) from exc
+    if any(i < 0 for i in plan.layers):
+        raise LensError("plan.bad_layers", layers=_fmt(plan.layers), n=num_blocks or "?")
+    if num_blocks is not None and any(i >= num_blocks for i in plan.layers):
+        raise LensError("plan.bad_layers", layers=_fmt(plan.layers), n=num_blocks)
+
+
+def _fmt(layers: tuple[int, ...]) -> str:
+    return ",".join(map(str, layers))
+
+
+def to_lora_config(plan: LoraPlan):  # -> peft.LoraConfig
+    """The single conversion from our plan to PEFT's config."""
+    from peft import LoraConfig, TaskType
+
+    from core.models.sources import PEFT_TASK_TYPES
+
+    validate_plan(plan)
+    try:
+        return LoraConfig(**_config_kwargs(plan), task_type=TaskType[PEFT_TASK_TYPES[plan.task]])
+    except (ValueError, TypeError) as exc:
+        raise LensError("plan.peft_refused", detail=str(exc)[:300]) from exc
+
+
+def _config_kwargs(plan: LoraPlan) -> dict:
+    kwargs: dict = {
+        "r": plan.r,
+        "lora_alpha": plan.lora_alpha,
+        "lora_dropout": float(plan.lora_dropout),
+        "bias": plan.bias,
+        "target_modules": plan.target_modules,
+    }
+    if plan.use_rslora:
+        kwargs["use_rslora"] = True
+    if plan.use_dora:
+        kwargs["use_dora"] = True
+    if plan.layers:
+        kwargs["layers_to_transform"] = sorted(plan.layers)
+    if plan.modules_to_save:
+        kwargs["modules_to_save"] = sorted(plan.modules_to_save)
+    return kwargs
+
+
+def lora_config_code(plan: LoraPlan) -> str:
+    """Copyable Python that builds exactly this plan's ``LoraConfig``."""
+    from core.models.sources import PEFT_TASK_TYPES
+
+    lines = ["from peft import LoraConfig, TaskType", "", "config = LoraConfig("]
+    for key, value in _config_kwargs(plan).items():
+        lines.append(f"    {key}={_py(value)},")
+    lines.append(f"    task_type=TaskType.{PEFT_TASK_TYPES[plan.task]},")
+    lines.append(")")
+    return "\n".join(lines)
+
+
+def _py(value: object) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_py(v) for v in value) + "]"
+    return repr(value)

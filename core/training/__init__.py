@@ -1,0 +1,1 @@
+"""Training: settings, recipe, engine, callback, run state, jobs, playground."""

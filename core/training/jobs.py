@@ -1,0 +1,198 @@
+"""Background training jobs: one at a time, a FIFO queue, and owner isolation.
+
+Job ids are ``uuid4`` hex (unguessable); every lookup needs the owner (the
+visitor's session id) and the id, so one visitor can never reach another's run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.data.datasets import TextDataset
+from core.errors import LensError
+from core.models.embedded import cache_root
+from core.models.sources import ModelSpec
+from core.planning.plan import LoraPlan
+from core.training.engine import TrainResult, check_inputs, free_memory, run_training
+from core.training.run_state import RunSnapshot, RunState
+from core.training.settings import TrainSettings
+
+Runner = Callable[..., "TrainResult | None"]
+
+
+@dataclass
+class Job:
+    """One submitted run. ``result`` is set once training finished or was stopped."""
+
+    id: str
+    owner: str
+    spec: ModelSpec
+    plan: LoraPlan
+    settings: TrainSettings
+    train: TextDataset
+    val: TextDataset | None
+    workdir: Path
+    state: RunState = field(default_factory=RunState)
+    created: float = field(default_factory=time.time)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def snapshot(self) -> RunSnapshot:
+        return self.state.snapshot()
+
+    @property
+    def result(self) -> TrainResult | None:
+        return self.state.result
+
+    @property
+    def adapter_dir(self) -> Path | None:
+        return self.result.adapter_dir if self.result else None
+
+
+class JobManager:
+    """Runs one training at a time on a daemon worker thread; the rest wait in FIFO order."""
+
+    def __init__(self, root: Path | None = None, runner: Runner = run_training, keep_models: int = 2) -> None:
+        self.root = root or cache_root() / "runs"
+        self._runner = runner
+        self._keep_models = keep_models
+        self._jobs: dict[str, Job] = {}
+        self._queue: deque[str] = deque()
+        self._running: str | None = None
+        self._with_model: deque[str] = deque()
+        self._cond = threading.Condition()
+        self._worker: threading.Thread | None = None
+
+    # --- visitor API ---------------------------------------------------------------
+
+    def submit(
+        self,
+        owner: str,
+        spec: ModelSpec,
+        plan: LoraPlan,
+        dataset_train: TextDataset,
+        dataset_val: TextDataset | None,
+        settings: TrainSettings,
+    ) -> str:
+        """Queue a run after quick input checks (bad input raises ``LensError`` here)."""
+        if not owner:
+            raise LensError("train.no_owner")
+        check_inputs(spec, plan, dataset_train, settings)
+        job_id = uuid.uuid4().hex
+        workdir = self.root / job_id
+        workdir.mkdir(parents=True, exist_ok=False)
+        job = Job(job_id, owner, spec, plan, settings, dataset_train, dataset_val, workdir)
+        with self._cond:
+            self._jobs[job_id] = job
+            self._queue.append(job_id)
+            self._ensure_worker()
+            self._cond.notify_all()
+        return job_id
+
+    def get(self, owner: str, job_id: str) -> Job:
+        with self._cond:
+            job = self._jobs.get(job_id)
+        if job is None or job.owner != owner:
+            raise LensError("train.no_job")
+        return job
+
+    def jobs_of(self, owner: str) -> list[Job]:
+        with self._cond:
+            return sorted((j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.created)
+
+    def stop(self, owner: str, job_id: str) -> None:
+        """A queued job is dropped; a running one stops after its current step and keeps its adapter."""
+        job = self.get(owner, job_id)
+        with self._cond:
+            if job_id in self._queue:
+                self._queue.remove(job_id)
+                job.state.finish("stopped")
+                return
+        job.state.request_stop()
+
+    def queue_position(self, job_id: str) -> int | None:
+        """0 while running, 1 for the next in line, ...; ``None`` once finished or unknown."""
+        with self._cond:
+            if job_id == self._running:
+                return 0
+            if job_id in self._queue:
+                return self._queue.index(job_id) + 1
+        return None
+
+    def remove(self, owner: str, job_id: str) -> None:
+        """Forget a finished job and delete its working directory."""
+        job = self.get(owner, job_id)
+        if not job.state.snapshot().finished:
+            raise LensError("train.job_busy")
+        with self._cond:
+            self._jobs.pop(job_id, None)
+            if job_id in self._with_model:
+                self._with_model.remove(job_id)
+        shutil.rmtree(job.workdir, ignore_errors=True)
+
+    # --- worker ------------------------------------------------------------------------
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._work, name="lora-lens-trainer", daemon=True)
+            self._worker.start()
+
+    def _next(self) -> Job:
+        with self._cond:
+            while not self._queue:
+                self._cond.wait()
+            job_id = self._queue.popleft()
+            self._running = job_id
+            return self._jobs[job_id]
+
+    def _work(self) -> None:
+        while True:
+            job = self._next()
+            try:
+                self._runner(job.spec, job.plan, job.train, job.val, job.settings, job.workdir, job.state)
+            except BaseException as exc:  # the worker must survive anything
+                job.state.fail("err.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:300]}")
+            finally:
+                with self._cond:
+                    self._running = None
+                if not job.state.snapshot().finished:
+                    job.state.fail("err.unexpected", detail="the run ended without a status")
+                self._remember_model(job)
+
+    def _remember_model(self, job: Job) -> None:
+        """Keep only the newest few trained models in memory; older ones reload on demand."""
+        if job.result is None or job.result.model is None:
+            return
+        evict: list[Job] = []
+        with self._cond:
+            self._with_model.append(job.id)
+            while len(self._with_model) > self._keep_models:
+                old = self._jobs.get(self._with_model.popleft())
+                if old is not None:
+                    evict.append(old)
+        for old in evict:
+            with old.lock:
+                if old.result is not None:
+                    old.result.model = None
+        if evict:
+            free_memory()
+
+
+_MANAGER: JobManager | None = None
+_MANAGER_LOCK = threading.Lock()
+
+
+def job_manager() -> JobManager:
+    """The process-wide manager (Streamlit reruns and sessions share it)."""
+    global _MANAGER
+    with _MANAGER_LOCK:
+        if _MANAGER is None:
+            _MANAGER = JobManager()
+        return _MANAGER
