@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data.datasets import TextDataset, load_bundled, sample  # noqa: E402
-from core.models.sources import ModelSpec  # noqa: E402
+from core.models.spec import ModelSpec  # noqa: E402
 from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402
 from core.training.engine import fit, prepare  # noqa: E402
 from core.training.run_state import RunState  # noqa: E402

@@ -7,7 +7,7 @@ import streamlit as st
 from core.charts.tables import groups_frame, layers_frame, params_by_block_figure
 from core.models.catalog import list_catalog
 from core.models.embedded import EMBEDDED
-from core.models.sources import TASKS, ModelSpec
+from core.models.spec import TASKS, ModelSpec
 from ui import resources
 from ui.state import keep_widget_values, lang, model_spec, set_model_spec, tr
 from ui.widgets import count, guarded

@@ -7,7 +7,7 @@ import streamlit as st
 from core.anatomy.presets import preset_targets
 from core.errors import LensError
 from core.models.embedded import EMBEDDED
-from core.models.sources import ModelSpec
+from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training.jobs import job_manager
 from core.training.settings import TrainSettings

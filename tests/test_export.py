@@ -21,7 +21,7 @@ from core.data.datasets import TextDataset, load_bundled, sample
 from core.errors import LensError
 from core.models.embedded import weights_folder
 from core.models.loader import WeightsSource
-from core.models.sources import ModelSpec
+from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training.engine import TrainResult
 from core.training.jobs import JobManager

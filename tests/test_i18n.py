@@ -28,7 +28,7 @@ import core.training.jobs
 from core.anatomy.presets import PRESETS
 from core.data.datasets import BUNDLED, Example, TextDataset
 from core.i18n import LANGS, human_count, t, table
-from core.models.sources import ModelSpec
+from core.models.spec import ModelSpec
 from core.planning.memory import COMPONENTS
 from core.planning.plan import LoraPlan
 from core.training.jobs import JobManager

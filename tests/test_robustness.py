@@ -33,7 +33,7 @@ from core.data.datasets import Example, TextDataset
 from core.errors import LensError
 from core.i18n import t
 from core.models.loader import EMBEDDED_HUB_IDS, WeightsSource
-from core.models.sources import ModelSpec
+from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training.engine import TrainResult, run_training, save_adapter
 from core.training.jobs import JobManager

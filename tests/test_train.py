@@ -15,7 +15,7 @@ from core.data.datasets import Example, TextDataset, load_bundled, sample
 from core.errors import LensError
 from core.i18n import t
 from core.models.loader import load_tokenizer
-from core.models.sources import ModelSpec
+from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training.encode import IGNORE, encode_sft
 from core.training.engine import fit, prepare

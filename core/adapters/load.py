@@ -29,6 +29,7 @@ from core.analysis.delta import PEFT_PREFIX, factors_for_module, split_key
 from core.errors import LensError
 from core.i18n import human_bytes
 from core.models import embedded
+from core.models.spec import PEFT_TASK_TYPES
 
 MAX_ZIP_BYTES = 200 * 2**20
 MAX_UNCOMPRESSED_BYTES = 500 * 2**20
@@ -37,7 +38,8 @@ MAX_CONFIG_BYTES = 2**20
 CONFIG_NAME = "adapter_config.json"
 SAFETENSORS_NAME = "adapter_model.safetensors"
 BIN_NAME = "adapter_model.bin"
-TASKS = {"SEQ_CLS": "seq-cls", "CAUSAL_LM": "causal-lm", "FEATURE_EXTRACTION": "feature", None: "feature"}
+# PEFT task_type -> our task name; adapters saved without one are read as plain feature extractors.
+TASKS = {**{v: k for k, v in PEFT_TASK_TYPES.items() if k != "seq2seq"}, None: "feature"}
 # Lower-cased endings of base_model_name_or_path that mean an embedded model.
 _EMBEDDED_SUFFIXES = {
     "huggingfacetb/smollm2-135m-instruct": "smollm2",

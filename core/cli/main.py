@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    from core.models.sources import TASKS
+    from core.models.spec import TASKS
 
     parser.add_argument("model", metavar="MODEL", help="catalog name, embedded name, local folder or Hub id")
     parser.add_argument("--task", choices=TASKS, default=None, help="default: read from the config")

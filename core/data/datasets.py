@@ -24,10 +24,10 @@ import yaml
 
 from core.errors import LensError
 from core.i18n import t
+from core.models.spec import TRAINABLE_TASKS
 
-TASK_CAUSAL_LM = "causal-lm"
-TASK_SEQ_CLS = "seq-cls"
-TASKS: tuple[str, ...] = (TASK_CAUSAL_LM, TASK_SEQ_CLS)
+TASK_CAUSAL_LM, TASK_SEQ_CLS = TRAINABLE_TASKS
+TASKS = TRAINABLE_TASKS  # the tasks a dataset can serve
 
 
 @dataclass(frozen=True)

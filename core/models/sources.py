@@ -16,19 +16,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from core.compat import auto_class_for
 from core.errors import LensError
 from core.models import embedded
 from core.models.catalog import find_entry
-from core.models.spec import ModelSpec
+from core.models.spec import TASKS, ModelSpec
 
-TASKS: tuple[str, ...] = ("causal-lm", "seq-cls", "seq2seq", "feature")
-SOURCES: tuple[str, ...] = ("catalog", "hub", "local", "embedded")
-PEFT_TASK_TYPES = {
-    "causal-lm": "CAUSAL_LM",
-    "seq-cls": "SEQ_CLS",
-    "seq2seq": "SEQ_2_SEQ_LM",
-    "feature": "FEATURE_EXTRACTION",
-}
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
 TRUST_REMOTE_CODE_ENV = "LORA_LENS_TRUST_REMOTE_CODE"
 
@@ -182,9 +175,9 @@ def model_class(config: object, task: str) -> type:
         "feature": ["AutoModel"],
     }[task]
     for auto_name in auto_names:
-        auto = getattr(transformers, auto_name)
-        if type(config) in auto._model_mapping:
-            return auto._model_mapping[type(config)]
+        found = auto_class_for(getattr(transformers, auto_name), config)
+        if found is not None:
+            return found
     raise LensError("model.task_unsupported", task=task, model_type=getattr(config, "model_type", "?"))
 
 

@@ -5,6 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The one task vocabulary: every page, command and file format uses these names.
+TASKS: tuple[str, ...] = ("causal-lm", "seq-cls", "seq2seq", "feature")
+SOURCES: tuple[str, ...] = ("catalog", "hub", "local", "embedded")
+TRAINABLE_TASKS: tuple[str, ...] = ("causal-lm", "seq-cls")
+PEFT_TASK_TYPES: dict[str, str] = {
+    "causal-lm": "CAUSAL_LM",
+    "seq-cls": "SEQ_CLS",
+    "seq2seq": "SEQ_2_SEQ_LM",
+    "feature": "FEATURE_EXTRACTION",
+}
+
 
 @dataclass(frozen=True)
 class ModelSpec:

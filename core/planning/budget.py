@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.anatomy.inventory import Inventory, LayerInfo
+from core.compat import expand_all_linear, is_excluded_match
 from core.errors import LensError
 from core.planning.plan import ALL_LINEAR, LoraPlan, to_lora_config, validate_plan
 
@@ -130,7 +131,7 @@ def match_modules(inventory: Inventory, plan: LoraPlan) -> Match:
 
 @lru_cache(maxsize=256)
 def _match_cached(inventory: Inventory, plan: LoraPlan) -> Match:
-    from peft.tuners.tuners_utils import _ExcludedModule, _maybe_include_all_linear_layers, check_target_module_exists
+    from peft.tuners.tuners_utils import check_target_module_exists
 
     config = to_lora_config(plan)
     saved_names = list(config.modules_to_save or [])
@@ -141,7 +142,7 @@ def _match_cached(inventory: Inventory, plan: LoraPlan) -> Match:
     if isinstance(config.target_modules, str) and config.target_modules.lower() == ALL_LINEAR:
         if inventory.model is None:
             raise LensError("budget.needs_model")
-        config = _maybe_include_all_linear_layers(copy.copy(config), inventory.model)
+        config = expand_all_linear(copy.copy(config), inventory.model)
     saved = tuple(m.name for m in inventory.modules if m.name and any(m.name.endswith(k) for k in saved_names))
     saved = _outermost(saved)
     matched: list[str] = []
@@ -156,7 +157,7 @@ def _match_cached(inventory: Inventory, plan: LoraPlan) -> Match:
         if saved and _inside(module.name, saved):
             continue
         hit = check_target_module_exists(config, module.name)
-        if not hit or isinstance(hit, _ExcludedModule):
+        if not hit or is_excluded_match(hit):
             continue
         (matched if module.adaptable else refused).append(module.name)
     if refused:

@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 
 from core.errors import LensError
+from core.models.spec import PEFT_TASK_TYPES
 
 BIAS_MODES: tuple[str, ...] = ("none", "all", "lora_only")
 MAX_R = 4096
@@ -109,7 +110,6 @@ def to_lora_config(plan: LoraPlan):  # -> peft.LoraConfig
     """The single conversion from our plan to PEFT's config."""
     from peft import LoraConfig, TaskType
 
-    from core.models.sources import PEFT_TASK_TYPES
 
     validate_plan(plan)
     try:
@@ -139,7 +139,6 @@ def _config_kwargs(plan: LoraPlan) -> dict:
 
 def lora_config_code(plan: LoraPlan) -> str:
     """Copyable Python that builds exactly this plan's ``LoraConfig``."""
-    from core.models.sources import PEFT_TASK_TYPES
 
     lines = ["from peft import LoraConfig, TaskType", "", "config = LoraConfig("]
     for key, value in _config_kwargs(plan).items():

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from core.errors import LensError
-from core.models.sources import SOURCES, TASKS, ModelSpec
+from core.models.spec import SOURCES, TASKS, ModelSpec
 from core.planning.plan import LoraPlan
 
 FORMAT = "lora-lens-plans"

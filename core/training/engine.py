@@ -22,14 +22,13 @@ from core.atomic import write_folder
 from core.data.datasets import TextDataset, eval_subset, train_val_split
 from core.errors import LensError
 from core.models.loader import WeightsSource, count_params, load_model, load_tokenizer, weights_source
-from core.models.sources import ModelSpec
+from core.models.spec import TRAINABLE_TASKS, ModelSpec
 from core.planning.plan import LoraPlan, to_lora_config
 from core.training.callback import ProgressCallback
 from core.training.encode import ListDataset, PadCollator, encode, label_names
 from core.training.run_state import FINAL_METRICS, RunState
 from core.training.settings import TrainSettings, resolve_precision, validate_settings
 
-TRAINABLE_TASKS: tuple[str, ...] = ("causal-lm", "seq-cls")
 __all__ = ["RunState", "TrainResult", "TrainSession", "TrainSettings", "fit", "prepare", "run_training"]
 
 

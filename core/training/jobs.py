@@ -18,7 +18,7 @@ from pathlib import Path
 from core.data.datasets import TextDataset
 from core.errors import LensError
 from core.models.embedded import cache_root
-from core.models.sources import ModelSpec
+from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training.engine import TrainResult, check_inputs, free_memory, run_training
 from core.training.run_state import RunSnapshot, RunState

@@ -1,0 +1,32 @@
+"""Every use of a library's private API, in one place, with the version it was written against.
+
+When a pinned library moves, this is the only file to change; tests/test_compat.py pins each shim
+against the library itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# peft 0.21.2: ``all-linear`` expansion and the exclusion marker live in tuners_utils as private names.
+# transformers 5.23.0: the auto classes' config -> class table is the private ``_model_mapping``.
+
+
+def expand_all_linear(config: Any, model: Any) -> Any:
+    """PEFT's own expansion of ``target_modules="all-linear"`` to the model's linear-layer names."""
+    from peft.tuners.tuners_utils import _maybe_include_all_linear_layers
+
+    return _maybe_include_all_linear_layers(config, model)
+
+
+def is_excluded_match(hit: Any) -> bool:
+    """``check_target_module_exists`` returns this marker when ``exclude_modules`` removed a match."""
+    from peft.tuners.tuners_utils import _ExcludedModule
+
+    return isinstance(hit, _ExcludedModule)
+
+
+def auto_class_for(auto: Any, config: Any) -> type | None:
+    """The class an ``AutoModelFor…`` would build for ``config``, or None (no instantiation)."""
+    mapping = auto._model_mapping
+    return mapping[type(config)] if type(config) in mapping else None
