@@ -14,6 +14,8 @@ RUN pip install --no-cache-dir -r requirements.txt \
  && pip install --no-cache-dir --no-deps -r requirements-nodeps.txt
 
 COPY --chown=user . .
+# The project itself (the lora-lens command); its dependencies are the pinned files above.
+RUN pip install --no-cache-dir --no-deps .
 USER user
 EXPOSE 8501
 CMD ["python", "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", "8501", "--server.address", "0.0.0.0"]

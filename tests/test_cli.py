@@ -121,3 +121,28 @@ def test_python_m_core_entry_point():
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1])["trainable_params"] == 294_912
+
+
+def test_lora_lens_command_is_python_m_core():
+    """The installed console script runs the same CLI as ``python -m core``: same output, same exit codes."""
+    import shutil
+
+    script = shutil.which("lora-lens")
+    assert script, "the lora-lens command is not installed (run.sh installs the project with pip -e .)"
+    argv = ["budget", "gpt2", "--target", "c_attn", "--r", "4", "--json"]
+    by_script = subprocess.run([script, *argv], capture_output=True, text=True, timeout=120)
+    by_module = subprocess.run([sys.executable, "-m", "core", *argv], capture_output=True, text=True, timeout=120)
+    assert by_script.returncode == by_module.returncode == 0, by_script.stderr
+    assert json.loads(by_script.stdout) == json.loads(by_module.stdout)
+    bad = subprocess.run([script, "budget", "gpt2", "--r", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_every_command_is_registered_explicitly():
+    """A command whose module fails to import must break the CLI loudly, not vanish from it."""
+    from core.cli.main import COMMANDS, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == {"layers", "budget", "memory", "train", "analyze"}
+    assert len(COMMANDS) == len(sub.choices)

@@ -6,13 +6,11 @@ import argparse
 import json
 from typing import Any
 
+from core.cli.options import add_budget_options, add_model_options, load_inventory, plan_from_args
 from core.planning.memory import COMPONENTS, GPUS, OPTIMIZERS, PRECISIONS, MemorySettings, estimate_training_memory
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    from core.cli.main import add_model_options
-    from core.cli.options import add_budget_options
-
     parser = subparsers.add_parser("memory", help="estimated GPU memory to train a LoRA plan")
     add_model_options(parser)
     add_budget_options(parser)
@@ -27,8 +25,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli.main import load_inventory
-    from core.cli.options import plan_from_args
     from core.errors import LensError
     from core.i18n import human_bytes, t
     from core.planning.budget import compute_budget

@@ -1,10 +1,12 @@
-"""CLI options shared by ``budget``, ``memory`` and ``train``: one LoRA plan from argparse."""
+"""CLI options shared by the commands: the model argument, its inventory, and one LoRA plan from argparse."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from core.errors import LensError
+from core.models.spec import TASKS
 from core.planning.plan import ALL_LINEAR, BIAS_MODES, LoraPlan, validate_plan
 
 REGEX_CHARS = frozenset(".*+?|()[]{}^$\\")
@@ -72,3 +74,23 @@ def plan_from_args(args: argparse.Namespace, task: str) -> LoraPlan:
     )
     validate_plan(plan)
     return plan
+
+
+# --- the model argument ---------------------------------------------------------------
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="catalog name, embedded name, local folder or Hub id")
+    parser.add_argument("--task", choices=TASKS, default=None, help="default: read from the config")
+
+
+def load_inventory(args: argparse.Namespace):
+    from core.anatomy.inventory import list_adaptable_layers
+    from core.models.sources import build_meta_model, guess_spec, load_config
+
+    spec = guess_spec(args.model, args.task)
+    mc = load_config(spec, token=os.environ.get("HF_TOKEN"))
+    inv = list_adaptable_layers(build_meta_model(mc))
+    if not inv.layers:
+        raise LensError("model.no_adaptable")
+    return mc, inv

@@ -1,0 +1,54 @@
+"""``python -m core budget MODEL``: the exact trainable parameters of a LoRA plan."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from core.cli.options import add_budget_options, add_model_options, load_inventory, plan_from_args
+from core.errors import LensError
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("budget", help="exact trainable parameters of a LoRA plan")
+    add_model_options(parser)
+    add_budget_options(parser)
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.planning.budget import compute_budget
+
+    mc, inv = load_inventory(args)
+    plan = plan_from_args(args, mc.task)
+    budget = compute_budget(inv, plan)
+    if args.json:
+        payload = {
+            "model": mc.display_name,
+            "task": mc.task,
+            "trainable_params": budget.trainable_params,
+            "total_params": budget.total_params,
+            "lora_params": budget.lora_params,
+            "saved_params": budget.saved_params,
+            "bias_params": budget.bias_params,
+            "scaling": budget.scaling,
+            "modules": [{"name": m.name, "lora_params": m.lora_params} for m in budget.modules],
+            "modules_to_save": list(budget.saved_modules),
+            "warnings": [LensError(k, **p).message("en") for k, p in budget.warnings],
+        }
+        print(json.dumps(payload))
+        return 0
+    print(f"{mc.display_name} ({mc.task})")
+    print(f"trainable params: {budget.trainable_params:,} || all params: {budget.total_params:,} "
+          f"|| trainable%: {100 * budget.share:.4f}")
+    print(f"scaling: {budget.scaling:.4g}   adapted modules: {len(budget.modules):,}")
+    for group, n in budget.by_group().items():
+        print(f"  {group:<28} {n:>16,}")
+    for key, params in budget.warnings:
+        print(f"warning: {LensError(key, **params).message('en')}")
+    return 0
+
+
