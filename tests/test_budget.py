@@ -14,7 +14,8 @@ from peft import get_peft_model
 from core.anatomy.inventory import Inventory, list_adaptable_layers
 from core.errors import LensError
 from core.models.catalog import list_catalog
-from core.models.sources import ModelConfig, ModelSpec, build_meta_model, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelConfig, ModelSpec, load_config
 from core.planning.budget import compute_budget
 from core.planning.plan import ALL_LINEAR, LoraPlan, to_lora_config
 

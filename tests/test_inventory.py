@@ -10,7 +10,8 @@ from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 from core.anatomy.inventory import Inventory, block_index, list_adaptable_layers
-from core.models.sources import ModelSpec, build_meta_model, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelSpec, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

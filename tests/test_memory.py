@@ -167,7 +167,8 @@ def test_checkpointing_keeps_less() -> None:
 
 @pytest.fixture(scope="module")
 def catalog_1b():
-    from core.models.sources import build_meta_model, guess_spec, load_config
+    from core.models.meta import build_meta_model
+    from core.models.sources import guess_spec, load_config
 
     mc = load_config(guess_spec("llama-3.2-1b"))
     inv = list_adaptable_layers(build_meta_model(mc))

@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.anatomy.inventory import list_adaptable_layers
-from core.models.sources import ModelSpec, build_meta_model, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelSpec, load_config
 from core.planning.budget import compute_budget
 from core.planning.plan import LoraPlan
 

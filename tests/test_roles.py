@@ -10,7 +10,8 @@ from core.anatomy.inventory import Inventory, LayerInfo, block_index, list_adapt
 from core.anatomy.roles import CATEGORIES, Role, describe_module, role_text
 from core.i18n import table
 from core.models.catalog import list_catalog
-from core.models.sources import ModelSpec, build_meta_model, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelSpec, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

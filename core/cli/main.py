@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load_inventory(args: argparse.Namespace):
     from core.anatomy.inventory import list_adaptable_layers
-    from core.models.sources import build_meta_model, guess_spec, load_config
+    from core.models.meta import build_meta_model
+    from core.models.sources import guess_spec, load_config
 
     spec = guess_spec(args.model, args.task)
     mc = load_config(spec, token=os.environ.get("HF_TOKEN"))

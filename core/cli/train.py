@@ -18,7 +18,8 @@ from typing import Any, NoReturn
 from core.data.datasets import BUNDLED, TextDataset, load_bundled
 from core.errors import LensError
 from core.models.loader import default_targets
-from core.models.sources import ModelSpec, build_meta_model, guess_spec, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelSpec, guess_spec, load_config
 from core.planning.plan import BIAS_MODES, LoraPlan
 from core.training.engine import fit, prepare, save_adapter
 from core.training.run_state import RunState
