@@ -229,9 +229,9 @@ def _contextual(last: str, parents: list[str], layer: LayerInfo | None, vocab: i
 
 
 def _head_from_context(last: str, parent: str, layer: LayerInfo | None, vocab: int | None) -> tuple[str, str]:
-    if parent == "pooler":
+    if parent in N.HEADS["pooler"]:
         return _POOLER
-    if parent == "qa_outputs":
+    if parent in N.HEADS["qa"]:
         return _QA_HEAD
     if parent in N.HEADS["classification"]:
         return _CLS_HEAD  # e.g. RoBERTa's classifier.dense and classifier.out_proj
