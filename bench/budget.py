@@ -25,7 +25,8 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 warnings.filterwarnings("ignore")
 
 from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
-from core.models.sources import ModelSpec, build_meta_model, load_config  # noqa: E402
+from core.models.meta import build_meta_model  # noqa: E402
+from core.models.sources import ModelSpec, load_config  # noqa: E402
 from core.planning.budget import _match_cached, compute_budget  # noqa: E402
 from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402
 

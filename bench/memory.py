@@ -22,7 +22,8 @@ import torch  # noqa: E402
 from peft import get_peft_model  # noqa: E402
 
 from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
-from core.models.sources import guess_spec, load_config, model_class  # noqa: E402
+from core.models.meta import model_class  # noqa: E402
+from core.models.sources import guess_spec, load_config  # noqa: E402
 from core.planning.budget import compute_budget  # noqa: E402
 from core.planning.memory import CUDA_OVERHEAD, GIB, MemorySettings, estimate_training_memory  # noqa: E402
 from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402

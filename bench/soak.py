@@ -45,7 +45,8 @@ from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
 from core.anatomy.presets import preset_targets  # noqa: E402
 from core.data.datasets import load_bundled, sample  # noqa: E402
 from core.i18n import human_count, t  # noqa: E402
-from core.models.sources import ModelSpec, build_meta_model, load_config  # noqa: E402
+from core.models.meta import build_meta_model  # noqa: E402
+from core.models.sources import ModelSpec, load_config  # noqa: E402
 from core.planning.budget import compute_budget  # noqa: E402
 from core.planning.plan import LoraPlan  # noqa: E402
 from core.training.engine import run_training  # noqa: E402

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.anatomy.presets import PRESETS, preset_targets
-from core.errors import LensError
+from core.anatomy.presets import PRESETS, preset_plan
+from core.charts.compare import blocks_figure, compare_frame, groups_figure, r_curve_figure
 from core.planning.budget import compute_budget
-from core.planning.compare import PlanResult, blocks_figure, budget_curve, compare_frame, groups_figure, r_curve_figure
-from core.planning.plan import LoraPlan
+from core.planning.compare import Comparison, compare_plans
+from core.planning.plan import DEFAULT_R, MAX_R
 from core.planning.plans_io import SavedPlan, export_plans, import_plans
 from ui import resources
-from ui.memory_panel import estimate_for_compare, render_compare_memory
+from ui.memory_panel import render_compare_memory, settings_from_state
 from ui.state import keep_widget_values, lang, model_spec, saved_plans, token, tr
 from ui.widgets import guarded
 
@@ -23,7 +23,7 @@ def render_add() -> None:
             presets = [p for p in PRESETS if p not in ("custom", "regex")]
             preset = c1.selectbox(tr("configure.preset"), presets, format_func=lambda p: tr(f"configure.preset_{p}"))
             name = c2.text_input(tr("compare.name"), max_chars=60)
-            r = c3.number_input("r", 1, 4096, 8)
+            r = c3.number_input("r", 1, MAX_R, DEFAULT_R)
             if st.form_submit_button(tr("compare.add_btn")):
                 guarded(lambda: _add(preset, int(r), name))
 
@@ -32,8 +32,7 @@ def _add(preset: str, r: int, name: str) -> None:
     spec = model_spec()
     mc = resources.model_config(spec, token())
     inv = resources.inventory(spec, token())
-    targets, regex = preset_targets(inv, preset)
-    plan = LoraPlan(targets=targets, target_regex=regex, r=r, lora_alpha=2 * r, task=mc.task)
+    plan = preset_plan(inv, preset, r, mc.task)
     compute_budget(inv, plan)  # refuse now rather than in the table
     key = name.strip() or f"{tr(f'configure.preset_{preset}')} r={r}"
     saved_plans()[key] = {"model": spec, "plan": plan}
@@ -80,23 +79,15 @@ def render_io() -> None:
             st.success(tr("compare.imported", n=len(imported)))
 
 
-def evaluate() -> tuple[list[PlanResult], dict, dict, dict]:
-    results, curves, chosen, estimates = [], {}, {}, {}
-    for name, item in saved_plans().items():
-        try:
-            mc = resources.model_config(item["model"], token())
-            inv = resources.inventory(item["model"], token())
-            budget = compute_budget(inv, item["plan"])
-            est = estimate_for_compare(inv, budget, mc, item["plan"])
-        except LensError as exc:
-            st.warning(tr("compare.plan_error", name=name, message=exc.message(lang())))
-            continue
-        results.append(PlanResult(name, mc.display_name, item["plan"], budget, est.total if est else None))
-        if est is not None:
-            estimates[name] = est
-        curves[name] = budget_curve(inv, item["plan"])
-        chosen[name] = (item["plan"].r, budget.trainable_params)
-    return results, curves, chosen, estimates
+def evaluate() -> Comparison:
+    def load(spec):
+        return resources.model_config(spec, token()), resources.inventory(spec, token())
+
+    plans = {name: (item["model"], item["plan"]) for name, item in saved_plans().items()}
+    comparison = compare_plans(plans, load, settings_from_state())
+    for name, exc in comparison.errors:
+        st.warning(tr("compare.plan_error", name=name, message=exc.message(lang())))
+    return comparison
 
 
 def main() -> None:
@@ -109,7 +100,8 @@ def main() -> None:
         st.info(tr("compare.empty"))
         return
     render_manage()
-    results, curves, chosen, estimates = evaluate()
+    comparison = evaluate()
+    results = list(comparison.results)
     if not results:
         return
     st.markdown(f"#### {tr('compare.table')}")
@@ -121,10 +113,10 @@ def main() -> None:
     left.markdown(f"##### {tr('compare.chart_groups')}")
     left.plotly_chart(groups_figure(results, lang()), width="stretch", key="compare.groups")
     right.markdown(f"##### {tr('compare.chart_r')}")
-    right.plotly_chart(r_curve_figure(curves, chosen, lang()), width="stretch", key="compare.r")
+    right.plotly_chart(r_curve_figure(comparison.curves(), comparison.chosen(), lang()), width="stretch", key="compare.r")
     st.markdown(f"##### {tr('compare.chart_blocks')}")
     st.plotly_chart(blocks_figure(results, lang()), width="stretch", key="compare.blocks")
-    render_compare_memory(estimates, key="compare")
+    render_compare_memory(comparison.estimates(), key="compare")
 
 
 main()

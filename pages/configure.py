@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.anatomy.inventory import Inventory
-from core.anatomy.presets import PRESETS, preset_targets
+from core.anatomy.presets import PRESETS, default_plan, preset_targets
 from core.charts.tables import budget_by_block_figure, budget_groups_frame
 from core.i18n import human_bytes
 from core.planning.budget import Budget, compute_budget
@@ -21,19 +21,28 @@ def init_widgets(inv: Inventory, task: str, model_key: str) -> None:
     """Seed widgets from the stored plan; re-seed when the model changes."""
     if st.session_state.get("configure.model_key") != model_key:
         st.session_state["configure.model_key"] = model_key
-        targets, _ = preset_targets(inv, "qv")
-        preset = "qv" if targets else "all-linear"
-        st.session_state[W + "preset"] = preset
-        st.session_state[W + "groups"] = list(targets)
-        st.session_state[W + "regex"] = ""
+        plan = default_plan(inv, task)
+        st.session_state[W + "preset"] = _preset_of(inv, plan)
+        st.session_state[W + "groups"] = list(plan.targets)
+        st.session_state[W + "regex"] = plan.target_regex if plan.target_regex != ALL_LINEAR else ""
         st.session_state[W + "mts"] = []
         st.session_state[W + "restrict"] = False
         st.session_state[W + "blocks"] = (0, max(inv.num_blocks - 1, 0))
-    for key, value in (("r", 8), ("alpha", 16), ("dropout", 0.05), ("bias", "none"), ("rslora", False), ("dora", False)):
+    d = LoraPlan()
+    seeds = (("r", d.r), ("alpha", d.lora_alpha), ("dropout", d.lora_dropout), ("bias", d.bias),
+             ("rslora", d.use_rslora), ("dora", d.use_dora))  # fmt: skip
+    for key, value in seeds:
         st.session_state.setdefault(W + key, value)
     for key in ("preset", "groups", "regex", "mts", "restrict", "blocks", "r", "alpha", "dropout", "bias", "rslora", "dora"):
         if W + key in st.session_state:  # keep values when the visitor is on another page
             st.session_state[W + key] = st.session_state[W + key]
+
+
+def _preset_of(inv: Inventory, plan: LoraPlan) -> str:
+    """The preset pill that shows ``plan``'s targets."""
+    if plan.target_regex:
+        return "all-linear" if plan.target_regex == ALL_LINEAR else "regex"
+    return "qv" if set(plan.targets) == set(preset_targets(inv, "qv")[0]) else "custom"
 
 
 def on_preset(inv: Inventory) -> None:

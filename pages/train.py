@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.anatomy.presets import preset_targets
+from core.anatomy.presets import default_plan
 from core.errors import LensError
 from core.models.embedded import EMBEDDED
 from core.models.spec import ModelSpec
@@ -51,8 +51,7 @@ def pick_plan(spec: ModelSpec, task: str, num_labels: int) -> LoraPlan | None:
     inv = guarded(lambda: resources.inventory(ModelSpec(spec.source, spec.ref, task, num_labels), token()))
     if inv is None:
         return None
-    targets, regex = preset_targets(inv, "qv")
-    plan = LoraPlan(targets=targets, target_regex=None if targets else "all-linear", r=8, lora_alpha=16, task=task)
+    plan = default_plan(inv, task)
     st.caption(tr("trainpage.plan_default", targets=_targets(plan), r=plan.r))
     return plan
 

@@ -38,7 +38,8 @@ def peft_trainable(targets, r: int = 8) -> str:
     from peft import get_peft_model
 
     from core.i18n import human_count
-    from core.models.sources import ModelSpec, build_meta_model, load_config
+    from core.models.meta import build_meta_model
+    from core.models.sources import ModelSpec, load_config
     from core.planning.plan import LoraPlan, to_lora_config
 
     mc = load_config(ModelSpec("embedded", "smollm2"))

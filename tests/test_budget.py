@@ -14,7 +14,8 @@ from peft import get_peft_model
 from core.anatomy.inventory import Inventory, list_adaptable_layers
 from core.errors import LensError
 from core.models.catalog import list_catalog
-from core.models.sources import ModelConfig, ModelSpec, build_meta_model, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelConfig, ModelSpec, load_config
 from core.planning.budget import compute_budget
 from core.planning.plan import ALL_LINEAR, LoraPlan, to_lora_config
 
@@ -247,3 +248,27 @@ def test_warnings_for_heads_and_embeddings() -> None:
     budget = compute_budget(inv, _plan("smollm2-135m", None, targets=("embed_tokens", "lm_head", "nope")))
     keys = {key for key, _ in budget.warnings}
     assert {"budget.warn_head", "budget.warn_embedding", "budget.warn_missing"} <= keys
+
+
+def test_compare_plans_against_peft_and_keeps_going_past_errors() -> None:
+    from core.planning.compare import R_SWEEP, compare_plans
+    from core.planning.memory import MemorySettings
+
+    gpt2, qwen = ModelSpec("catalog", "gpt2"), ModelSpec("catalog", "qwen2.5-0.5b")
+    plans = {
+        "gpt2 qv": (gpt2, _plan("gpt2", None, targets=("c_attn",), r=4)),
+        "wrong": (gpt2, _plan("gpt2", None, targets=("no_such_module",))),
+        "qwen mlp": (qwen, _plan("qwen2.5-0.5b", None, targets=("gate_proj", "up_proj", "down_proj"), r=16)),
+    }
+    comparison = compare_plans(plans, lambda s: (_config(s.ref, None), _inventory(s.ref, None)),
+                               MemorySettings(seq_len=2048))  # longer than GPT-2 takes (1024): no memory for it
+    assert [res.name for res in comparison.results] == ["gpt2 qv", "qwen mlp"]
+    assert [(name, exc.key) for name, exc in comparison.errors] == [("wrong", "budget.no_match")]
+    for res in comparison.results:
+        spec, plan = plans[res.name]
+        assert res.budget.trainable_params == _peft(spec.ref, None, plan)[0]
+        assert comparison.chosen()[res.name] == (plan.r, res.budget.trainable_params)
+        assert [r for r, _ in res.curve] == list(R_SWEEP)
+        assert dict(res.curve)[plan.r] == res.budget.trainable_params
+    assert comparison.results[0].memory is None and comparison.results[0].memory_total is None
+    assert set(comparison.estimates()) == {"qwen mlp"}

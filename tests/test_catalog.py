@@ -64,3 +64,43 @@ def test_config_builds_to_public_size(
     assert abs(total - entry.params_public) <= TOLERANCE * entry.params_public, (
         f"{entry.slug}: built {total:,} vs public {entry.params_public:,}"
     )
+
+
+DEFAULT_PLAN_MODELS = ["llama-3.2-1b", "gpt2", "bert-base", "t5-base", "falcon-7b", "qwen2.5-0.5b", "phi-3-mini"]
+
+
+@pytest.mark.parametrize("slug", DEFAULT_PLAN_MODELS)
+def test_default_plan_is_peft_default_and_budget_is_peft_count(slug: str) -> None:
+    """PEFT's own default targets for the model type (name rule otherwise); budget equals PEFT's count."""
+    from peft import get_peft_model
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT_DEFAULTS
+
+    from core.anatomy.inventory import list_adaptable_layers
+    from core.anatomy.presets import default_plan
+    from core.models.meta import build_meta_model
+    from core.models.sources import ModelSpec, load_config
+    from core.planning.budget import compute_budget
+    from core.planning.plan import to_lora_config
+
+    mc = load_config(ModelSpec("catalog", slug))
+    inv = list_adaptable_layers(build_meta_model(mc))
+    plan = default_plan(inv, mc.task)
+    if inv.model_type in PEFT_DEFAULTS:
+        assert list(plan.targets) == PEFT_DEFAULTS[inv.model_type]
+    else:  # phi3: the fused query/key/value projection, found by role
+        assert plan.targets == ("qkv_proj",)
+    peft_model = get_peft_model(build_meta_model(mc), to_lora_config(plan))
+    trainable, _ = peft_model.get_nb_trainable_parameters()
+    assert compute_budget(inv, plan).trainable_params == trainable
+
+
+def test_default_plan_reads_peft_table_not_names() -> None:
+    """Phi: PEFT's default adds the MLP (fc1, fc2), which no query/value rule would pick."""
+    from core.anatomy.inventory import list_adaptable_layers
+    from core.anatomy.presets import default_plan, preset_targets
+
+    config = transformers.PhiConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                    num_attention_heads=4)
+    inv = list_adaptable_layers(transformers.PhiForCausalLM(config))
+    assert default_plan(inv, "causal-lm").targets == ("q_proj", "v_proj", "fc1", "fc2")
+    assert set(preset_targets(inv, "qv")[0]) == {"q_proj", "v_proj"}

@@ -26,7 +26,8 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def peft_counts(slug: str, task: str | None, **plan_kwargs) -> tuple[int, int, list[str]]:
     from peft import get_peft_model
 
-    from core.models.sources import ModelSpec, build_meta_model, load_config
+    from core.models.meta import build_meta_model
+    from core.models.sources import ModelSpec, load_config
     from core.planning.plan import LoraPlan, to_lora_config
 
     mc = load_config(ModelSpec("catalog", slug, task))

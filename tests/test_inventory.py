@@ -10,7 +10,8 @@ from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 from core.anatomy.inventory import Inventory, block_index, list_adaptable_layers
-from core.models.sources import ModelSpec, build_meta_model, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelSpec, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -82,11 +83,29 @@ def test_totals_count_shared_parameters_once(slug: str, task: str | None) -> Non
         assert by_name[name].params == sum(p.numel() for p in module.parameters()), name
 
 
-@pytest.mark.parametrize(("slug", "task"), MODELS)
+# ViTModel names its blocks "layers.0...": PEFT's layers_to_transform needs a segment before "layers"
+# (".*?\.[^.]*\.(\d+)\."), so it selects none of them while the inventory numbers them 0..11.
+_VIT = pytest.mark.xfail(strict=True, reason="PEFT's layers_to_transform cannot select ViTModel's top-level layers.N")
+BLOCK_MODELS = [pytest.param(*m, marks=_VIT) if m[0] == "vit-base" else m for m in MODELS]
+
+
+@pytest.mark.parametrize(("slug", "task"), BLOCK_MODELS)
 def test_block_indices(slug: str, task: str | None) -> None:
+    """Each layer's block is the one PEFT's layers_to_transform selects it by."""
+    from peft import LoraConfig
+    from peft.tuners.tuners_utils import check_target_module_exists
+
     _, inv = _built(slug, task)
-    for layer in inv.layers:
-        assert layer.block == block_index(layer.name)
+    layers = [layer for layer in inv.layers if layer.kind != "expert-param"]
+    for layer in layers[:80] + layers[-10:]:
+        def picks(block: int, layer=layer) -> bool:
+            config = LoraConfig(target_modules=[layer.short_name], layers_to_transform=[block])
+            return bool(check_target_module_exists(config, layer.name))
+
+        if layer.block is None:  # (a target equal to the whole name matches whatever the layers: PEFT's rule)
+            assert layer.name == layer.short_name or not picks(0), layer.name
+        else:
+            assert picks(layer.block) and not picks(layer.block + 1), layer.name
     assert inv.num_blocks == max(layer.block for layer in inv.layers if layer.block is not None) + 1
 
 

@@ -18,6 +18,7 @@ from transformers import (
 )
 
 from core.anatomy.inventory import list_adaptable_layers
+from core.charts.memory import memory_figure
 from core.errors import LensError
 from core.planning.budget import compute_budget
 from core.planning.memory import (
@@ -26,8 +27,7 @@ from core.planning.memory import (
     MemoryEstimate,
     MemorySettings,
     estimate_training_memory,
-    fits_rows,
-    memory_figure,
+    gpu_fits,
     weight_bytes,
 )
 from core.planning.plan import LoraPlan, to_lora_config
@@ -167,7 +167,8 @@ def test_checkpointing_keeps_less() -> None:
 
 @pytest.fixture(scope="module")
 def catalog_1b():
-    from core.models.sources import build_meta_model, guess_spec, load_config
+    from core.models.meta import build_meta_model
+    from core.models.sources import guess_spec, load_config
 
     mc = load_config(guess_spec("llama-3.2-1b"))
     inv = list_adaptable_layers(build_meta_model(mc))
@@ -193,12 +194,31 @@ def test_activations_linear_in_batch_and_seq(catalog_1b) -> None:
 def test_precisions_order_and_qlora_size(catalog_1b) -> None:
     inv, budget, _ = catalog_1b
     sizes = {p: weight_bytes(inv, budget, p) for p in ("fp32", "bf16", "int8", "nf4")}
-    assert sizes["fp32"] == 2 * sizes["bf16"] == inv.total_params * 4
-    assert sizes["nf4"] < sizes["int8"] < sizes["bf16"]
-    est = _est(catalog_1b, precision="nf4")
-    assert ("memory.note_cuda_only", {"precision": "nf4"}) in est.notes
-    assert est["adapter"] == budget.lora_params * 4  # PEFT keeps LoRA weights fp32 over a 16-bit/4-bit base
-    assert est["optimizer"] == budget.lora_params * 8
+    assert sizes["nf4"] < sizes["int8"] < sizes["bf16"] < sizes["fp32"]
+    assert ("memory.note_cuda_only", {"precision": "nf4"}) in _est(catalog_1b, precision="nf4").notes
+
+
+@pytest.mark.parametrize("name", ["llama", "gpt2"])
+def test_bf16_base_components_match_torch(name: str) -> None:
+    """A bf16 base: each component equals the bytes torch really holds after one AdamW step."""
+    plan = LoraPlan(targets=("q_proj", "v_proj") if name == "llama" else ("c_attn",), modules_to_save=("norm",)
+                    if name == "llama" else ())
+    torch.manual_seed(0)
+    model = MODELS[name]().to(torch.bfloat16)
+    inv = list_adaptable_layers(model)
+    est = estimate_training_memory(inv, compute_budget(inv, plan), MemorySettings("bf16", 1, 8, device="cpu"),
+                                   plan=plan)
+    peft_model = get_peft_model(model, to_lora_config(plan))
+    trainable = [p for p in peft_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=1e-3)
+    peft_model(**_batch(peft_model, plan, 1, 8)).loss.backward()
+    optimizer.step()
+    frozen = [p for p in peft_model.parameters() if not p.requires_grad]
+    states = [v for st in optimizer.state.values() for k, v in st.items() if k != "step"]
+    assert est["weights"] + est["adapter"] == _storage_bytes(frozen + trainable)
+    assert est["adapter"] == _storage_bytes(trainable)  # LoRA in fp32 (PEFT autocasts adapters), copies in bf16
+    assert est["gradients"] == _storage_bytes([p.grad for p in trainable])
+    assert est["optimizer"] == _storage_bytes(states)
 
 
 def test_estimate_mapping_fits_and_charts(catalog_1b) -> None:
@@ -207,8 +227,9 @@ def test_estimate_mapping_fits_and_charts(catalog_1b) -> None:
     assert est.fits("A100 80 GB") and est.fits(est.total) and not est.fits(est.total - 1)
     big = _est(catalog_1b, precision="fp32", batch_size=64, seq_len=2048)
     assert not big.fits("T4 16 GB")
-    rows = fits_rows({"small": est, "big": big})
-    assert [r["gpu"] for r in rows] == list(GPUS) and rows[0]["small"] is True and rows[0]["big"] is False
+    rows = gpu_fits({"small": est, "big": big})
+    assert [r.gpu for r in rows] == list(GPUS) and rows[0].fits == {"small": True, "big": False}
+    assert rows[0].headroom["small"] == GPUS[rows[0].gpu] - est.total > 0 > rows[0].headroom["big"]
     fig = memory_figure({"small": est, "big": big}, lang="ko", gpus=["T4 16 GB"])
     assert len(fig.data) == len(COMPONENTS) and fig.layout.barmode == "stack"
     assert "MiB" in fig.data[0].customdata[0]

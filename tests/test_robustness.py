@@ -604,7 +604,8 @@ def test_bad_memory_settings(batch, seq, key):
 def test_inspecting_a_bf16_model_never_touches_torchs_global_dtype(monkeypatch):
     """Sessions are threads of one process: building a bf16 catalog model must not switch torch's
     process-wide default dtype, or a training run in another thread gets bf16 tensors mid-load."""
-    from core.models.sources import build_meta_model, load_config
+    from core.models.meta import build_meta_model
+    from core.models.sources import load_config
 
     calls = []
     real = torch.set_default_dtype

@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 
 import pytest
+import torch
 
 from core.anatomy.inventory import Inventory, LayerInfo, block_index, list_adaptable_layers
 from core.anatomy.roles import CATEGORIES, Role, describe_module, role_text
 from core.i18n import table
 from core.models.catalog import list_catalog
-from core.models.sources import ModelSpec, build_meta_model, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelSpec, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -261,3 +263,56 @@ def test_texts_say_what_matters() -> None:
     assert "unusual" in role_text(describe_module("lm_head"), "en")
     assert "unusual" in role_text(describe_module("embed_tokens"), "en")
     assert role_text(describe_module("q_proj"), "ko") != role_text(describe_module("q_proj"), "en")
+
+
+def _tiny_real(family: str):
+    import transformers as tf
+
+    torch.manual_seed(0)
+    if family == "llama":
+        config = tf.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                num_attention_heads=4, num_key_value_heads=2)
+        return tf.LlamaForCausalLM(config)
+    if family == "bert":
+        return tf.BertModel(tf.BertConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                          num_attention_heads=4, max_position_embeddings=32))
+    return tf.DistilBertModel(tf.DistilBertConfig(vocab_size=64, dim=32, hidden_dim=64, n_layers=1, n_heads=4,
+                                                  max_position_embeddings=32))
+
+
+def _attention_probs(model, ids) -> torch.Tensor:
+    with torch.no_grad():
+        return model(input_ids=ids, output_attentions=True).attentions[0]
+
+
+@pytest.mark.parametrize("family", ["llama", "bert", "distilbert"])
+def test_roles_match_what_the_modules_do(family: str) -> None:
+    """Zeroing what the roles call a query or key makes attention uniform; a value or MLP layer leaves it alone."""
+    model = _tiny_real(family)
+    model.eval().config._attn_implementation = "eager"  # attention probabilities are returned
+    inv = list_adaptable_layers(model)
+    ids = torch.randint(0, 64, (1, 6))
+    before = _attention_probs(model, ids)
+    checked = set()
+    for layer in inv.layers:
+        role = describe_module(layer.short_name, layer, inv)
+        if role.category not in ("attention-query", "attention-key", "attention-value", "mlp-up", "mlp-down"):
+            continue
+        module = model.get_submodule(layer.name)
+        saved = {n: p.detach().clone() for n, p in module.named_parameters()}
+        with torch.no_grad():
+            for p in module.parameters():
+                p.zero_()
+        probs = _attention_probs(model, ids)
+        with torch.no_grad():
+            for n, p in module.named_parameters():
+                p.copy_(saved[n])
+        if role.category in ("attention-query", "attention-key"):
+            rows = probs[0, 0]
+            visible = rows > 0
+            spread = [(row[mask].max() - row[mask].min()).item() for row, mask in zip(rows, visible, strict=True)]
+            assert max(spread) < 1e-6, (family, layer.name, role)
+        else:
+            assert torch.allclose(probs, before), (family, layer.name, role)
+        checked.add(role.category)
+    assert {"attention-query", "attention-key", "attention-value"} <= checked

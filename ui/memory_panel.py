@@ -5,16 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.charts.memory import memory_figure
 from core.errors import LensError
 from core.i18n import human_bytes
-from core.planning.memory import (
-    GPUS,
-    PRECISIONS,
-    MemoryEstimate,
-    MemorySettings,
-    estimate_training_memory,
-    memory_figure,
-)
+from core.planning.memory import PRECISIONS, MemoryEstimate, MemorySettings, estimate_training_memory, gpu_fits
 from ui.state import lang, tr
 
 K = "memory.w."
@@ -45,19 +39,12 @@ def estimate(inv, budget, mc, plan=None) -> MemoryEstimate:
     return estimate_training_memory(inv, budget, settings_from_state(), config=mc.config, plan=plan)
 
 
-def estimate_for_compare(inv, budget, mc, plan=None) -> MemoryEstimate | None:
-    try:
-        return estimate(inv, budget, mc, plan)
-    except LensError:
-        return None
-
-
 def render_fits(estimates: dict[str, MemoryEstimate]) -> None:
     rows = []
-    for gpu, size in GPUS.items():
-        row = {tr("mempanel.gpu"): gpu, tr("mempanel.gpu_memory"): human_bytes(size)}
-        for label, est in estimates.items():
-            row[label] = ("✓ " + tr("mempanel.fits")) if est.fits(size) else ("✗ " + tr("mempanel.no_fit"))
+    for fit in gpu_fits(estimates):
+        row = {tr("mempanel.gpu"): fit.gpu, tr("mempanel.gpu_memory"): human_bytes(fit.memory)}
+        for label, fits in fit.fits.items():
+            row[label] = ("✓ " + tr("mempanel.fits")) if fits else ("✗ " + tr("mempanel.no_fit"))
         rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 

@@ -8,7 +8,8 @@ import streamlit as st
 
 from core.anatomy.inventory import Inventory, list_adaptable_layers
 from core.errors import LensError
-from core.models.sources import ModelConfig, ModelSpec, build_meta_model, load_config
+from core.models.meta import build_meta_model
+from core.models.sources import ModelConfig, ModelSpec, load_config
 
 
 def _token_key(token: str | None) -> str:

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from core.anatomy.inventory import block_index
 from core.errors import LensError
 
 PEFT_PREFIX = "base_model.model."
@@ -94,14 +95,6 @@ def _magnitude_shift(magnitude: torch.Tensor, weight: torch.Tensor) -> float | N
 
 
 # --- names ---------------------------------------------------------------------
-
-
-def block_index(module: str) -> int | None:
-    """The first purely numeric path component: the block a module lives in."""
-    for part in module.split("."):
-        if part.isdigit():
-            return int(part)
-    return None
 
 
 def module_group(module: str) -> str:

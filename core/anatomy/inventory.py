@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from core.anatomy.names import EXPERT_CLASS_WORDS
+
 _BLOCK_INDEX = re.compile(r"\.(\d+)(?:\.|$)")
 KINDS = {
     "Linear": "linear",
@@ -168,7 +170,7 @@ def _expert_params(name: str, module: nn.Module) -> list[LayerInfo]:
     """Fused MoE expert weights and routers (transformers v5): PEFT adapts them as parameters."""
     found = []
     cls = type(module).__name__.lower()
-    if not any(word in cls for word in ("expert", "moe", "router", "gate", "topk")):
+    if not any(word in cls for word in EXPERT_CLASS_WORDS):
         return found
     for param_name, param in module.named_parameters(recurse=False):
         if param.dim() in (2, 3):

@@ -1,9 +1,9 @@
-"""Target presets derived from the model's own module names (never a hard-coded Llama list)."""
+"""Target presets from the model's own module names, and the one default plan."""
 
 from __future__ import annotations
 
 from core.anatomy.inventory import Inventory
-from core.planning.plan import ALL_LINEAR
+from core.planning.plan import ALL_LINEAR, DEFAULT_ALPHA, DEFAULT_R, LoraPlan
 
 PRESETS: tuple[str, ...] = ("qv", "attention", "mlp", "all-linear", "custom", "regex")
 
@@ -34,3 +34,30 @@ def preset_targets(inv: Inventory, preset: str) -> tuple[tuple[str, ...], str | 
     if preset == "mlp":
         return tuple(n for n, c in cats.items() if c.startswith("mlp")), None
     return (), None
+
+
+def default_targets(inv: Inventory) -> tuple[tuple[str, ...], str | None]:
+    """(short names, regex): PEFT's own default for the model type, else query/value by role, else all-linear."""
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT_DEFAULTS
+
+    found = PEFT_DEFAULTS.get(inv.model_type)
+    if isinstance(found, str):
+        return (), found
+    if found and set(found) & set(inv.short_names()):
+        return tuple(found), None
+    targets, _ = preset_targets(inv, "qv")
+    return (targets, None) if targets else ((), ALL_LINEAR)
+
+
+def default_plan(inv: Inventory, task: str) -> LoraPlan:
+    """The plan every page and command starts from: default targets, r, alpha and dropout."""
+    targets, regex = default_targets(inv)
+    return LoraPlan(targets=targets, target_regex=regex, task=task)
+
+
+def preset_plan(inv: Inventory, preset: str, r: int, task: str) -> LoraPlan:
+    """A preset at rank ``r``, keeping the default plan's alpha/r ratio (alpha = 2r)."""
+    targets, regex = preset_targets(inv, preset)
+    return default_plan(inv, task).with_changes(
+        targets=targets, target_regex=regex, r=r, lora_alpha=r * DEFAULT_ALPHA // DEFAULT_R
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.anatomy import names as N
 from core.anatomy.inventory import Inventory, LayerInfo
 from core.i18n import t
 
@@ -86,46 +87,29 @@ _EXPERTS_GATE_UP = ("experts", "role.experts_gate_up")
 _EXPERTS_DOWN = ("experts", "role.experts_down")
 _EXPERTS = ("experts", "role.experts")
 
-_FIXED: dict[str, tuple[str, str]] = {
-    **dict.fromkeys(("q_proj", "query", "q", "q_lin", "wq"), _Q),
-    **dict.fromkeys(("k_proj", "key", "k", "k_lin", "wk"), _K),
-    **dict.fromkeys(("v_proj", "value", "v", "v_lin", "wv"), _V),
-    **dict.fromkeys(("o_proj", "o", "out_lin", "out_proj"), _O),
-    **dict.fromkeys(("c_attn", "qkv_proj", "query_key_value", "qkv", "wqkv", "in_proj"), _QKV),
-    "up_proj": _UP,
-    "gate_proj": _GATE,
-    "down_proj": _DOWN,
-    "wi_0": _GATE,  # T5 v1.1 gated-GELU: wi_0 goes through the activation
-    "wi_1": _UP,
-    "w1": _GATE,  # Mixtral / Meta naming: w1 gate, w3 up, w2 down
-    "w3": _UP,
-    "w2": _DOWN,
-    **dict.fromkeys(("c_fc", "fc1", "lin1", "wi", "dense_h_to_4h", "fc_in"), _WIDEN),
-    **dict.fromkeys(("fc2", "lin2", "dense_4h_to_h", "fc_out"), _NARROW),
-    "gate_up_proj": _GATE_UP,
-    **dict.fromkeys(("embed_tokens", "wte", "word_embeddings", "token_embedding", "shared", "tok_embeddings"), _TOKENS),
-    **dict.fromkeys(("wpe", "position_embeddings", "position_embedding", "embed_positions"), _POSITIONS),
-    "token_type_embeddings": _TOKEN_TYPES,
-    "relative_attention_bias": _REL_BIAS,
-    **dict.fromkeys(("lm_head", "embed_out", "proj_out", "vocab_projector", "decoder"), _LM_HEAD),
-    **dict.fromkeys(("classifier", "score"), _CLS_HEAD),
-    "qa_outputs": _QA_HEAD,
-    "pooler": _POOLER,
-    **dict.fromkeys(("vocab_transform", "transform"), _HEAD_TRANSFORM),
-    **dict.fromkeys(("visual_projection", "text_projection"), _CLIP_PROJ),
-    **dict.fromkeys(("multi_modal_projector", "mm_projector", "linear_1", "linear_2"), _MM_PROJ),
-    **dict.fromkeys(("patch_embedding", "patch_embed", "projection"), _PATCH),
-    **dict.fromkeys(("conv1", "conv2"), _AUDIO),
-    **dict.fromkeys(("router", "gate"), _ROUTER),
-}
+def _table() -> dict[str, tuple[str, str]]:
+    """short name -> (category, text key), read off the one name table."""
+    table: dict[str, tuple[str, str]] = {}
+    for names, role in (
+        (N.ATTENTION["query"], _Q), (N.ATTENTION["key"], _K), (N.ATTENTION["value"], _V),
+        (N.ATTENTION["output"], _O), (N.ATTENTION["fused"], _QKV),
+        (N.MLP["up"], _UP), (N.MLP["gate"], _GATE), (N.MLP["down"], _DOWN),
+        (N.MLP["widen"], _WIDEN), (N.MLP["narrow"], _NARROW), (N.MLP["fused"], _GATE_UP),
+        (N.EMBEDDINGS["tokens"], _TOKENS), (N.EMBEDDINGS["positions"], _POSITIONS),
+        (N.EMBEDDINGS["token_types"], _TOKEN_TYPES), (N.EMBEDDINGS["relative_bias"], _REL_BIAS),
+        (N.HEADS["lm"], _LM_HEAD), (N.HEADS["classification"], _CLS_HEAD), (N.HEADS["qa"], _QA_HEAD),
+        (N.HEADS["pooler"], _POOLER), (N.HEADS["transform"], _HEAD_TRANSFORM),
+        (N.PROJECTIONS["clip"], _CLIP_PROJ), (N.PROJECTIONS["multimodal"], _MM_PROJ),
+        (N.CONVS["patch"], _PATCH), (N.CONVS["audio"], _AUDIO), (N.ROUTERS, _ROUTER),
+    ):  # fmt: skip
+        table.update(dict.fromkeys(names, role))
+    return table
+
+
+_FIXED = _table()
 
 # Names whose meaning depends on where they sit; without a full name they are "mixed".
-_MIXED_KEYS = {"dense": "role.mixed_dense", "c_proj": "role.mixed_c_proj", "wo": "role.mixed_wo"}
-
-_ATTN_WORDS = ("attn", "attention")
-_MLP_WORDS = ("mlp", "ffn", "feed_forward", "feedforward", "densereludense", "intermediate")
-_HEAD_PARENTS = ("classifier", "score", "lm_head", "cls", "qa_outputs", "pooler")
-_PROJECTOR_WORDS = ("projector", "connector")
+_MIXED_KEYS = {name: f"role.mixed_{name}" for name in N.CONTEXTUAL}
 
 
 def describe_module(short_name: str, layer: LayerInfo | None = None, inventory: Inventory | None = None) -> Role:
@@ -192,17 +176,17 @@ def _describe_one(short_name: str, layer: LayerInfo | None, vocab: int | None) -
 
 
 def _experts(last: str) -> tuple[str, str]:
-    if last in ("gate_up_proj", "w13", "w1w3"):
+    if last in N.EXPERT_GATE_UP:
         return _EXPERTS_GATE_UP
-    if last in ("down_proj", "w2"):
+    if last in N.EXPERT_DOWN:
         return _EXPERTS_DOWN
     return _EXPERTS
 
 
 def _contextual(last: str, parents: list[str], layer: LayerInfo | None, vocab: int | None) -> tuple[str, str] | None:
-    in_attn = any(w in p for p in parents for w in _ATTN_WORDS)
-    in_mlp = any(w in p for p in parents for w in _MLP_WORDS)
-    head_parent = next((p for p in parents if p in _HEAD_PARENTS or p == "predictions"), None)
+    in_attn = any(w in p for p in parents for w in N.ATTENTION_WORDS)
+    in_mlp = any(w in p for p in parents for w in N.MLP_WORDS)
+    head_parent = next((p for p in parents if p in N.HEAD_PARENTS or p == "predictions"), None)
     if head_parent is not None and not in_attn:
         return _head_from_context(last, head_parent, layer, vocab)
     if last == "dense":
@@ -230,7 +214,7 @@ def _contextual(last: str, parents: list[str], layer: LayerInfo | None, vocab: i
     if (
         last in ("linear_1", "linear_2")
         and layer is not None
-        and not any(w in p for p in parents for w in _PROJECTOR_WORDS)
+        and not any(w in p for p in parents for w in N.PROJECTOR_WORDS)
     ):
         return None  # only LLaVA-style projectors use these names for sure
     if last in ("conv1", "conv2") and layer is not None and layer.kind != "conv":
@@ -239,17 +223,17 @@ def _contextual(last: str, parents: list[str], layer: LayerInfo | None, vocab: i
         return ("projection", "role.proj_generic")
     if last == "gate" and layer is not None and layer.out_features > layer.in_features:
         return _GATE  # a widening "gate" is a gated MLP's gate, not a router (routers output one score per expert)
-    if any(w in p for p in parents for w in _PROJECTOR_WORDS) and last not in _FIXED:
+    if any(w in p for p in parents for w in N.PROJECTOR_WORDS) and last not in _FIXED:
         return _MM_PROJ
     return _FIXED.get(last)
 
 
 def _head_from_context(last: str, parent: str, layer: LayerInfo | None, vocab: int | None) -> tuple[str, str]:
-    if parent == "pooler":
+    if parent in N.HEADS["pooler"]:
         return _POOLER
-    if parent == "qa_outputs":
+    if parent in N.HEADS["qa"]:
         return _QA_HEAD
-    if parent in ("classifier", "score"):
+    if parent in N.HEADS["classification"]:
         return _CLS_HEAD  # e.g. RoBERTa's classifier.dense and classifier.out_proj
     # lm_head.* / cls.predictions.*: the vocabulary projection or the transform before it
     if last == "decoder" or (layer is not None and vocab and layer.out_features == vocab):
@@ -279,8 +263,8 @@ def _infer(parents: list[str], layer: LayerInfo | None, vocab: int | None) -> Ro
         return Role("experts", "role.experts", inferred=True)
     if vocab and layer.out_features == vocab:
         return Role("head", "role.inferred_head", inferred=True)
-    in_attn = any(w in p for p in parents for w in _ATTN_WORDS)
-    in_mlp = any(w in p for p in parents for w in _MLP_WORDS)
+    in_attn = any(w in p for p in parents for w in N.ATTENTION_WORDS)
+    in_mlp = any(w in p for p in parents for w in N.MLP_WORDS)
     if in_attn:
         if layer.out_features > layer.in_features:
             return Role("attention-fused", "role.inferred_attn_fused", inferred=True)

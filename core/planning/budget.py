@@ -8,17 +8,14 @@ arithmetic of A/B/magnitude shapes is ours, and tests hold it to PEFT's counts.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from core.anatomy.inventory import Inventory, LayerInfo
+from core.anatomy.names import HEAD_NAMES, SEQ_CLS_HEADS
 from core.compat import expand_all_linear, is_excluded_match
 from core.errors import LensError
 from core.planning.plan import ALL_LINEAR, LoraPlan, to_lora_config, validate_plan
-
-SEQ_CLS_HEADS = ("classifier", "score")  # PEFT adds these to modules_to_save for SEQ_CLS
-HEAD_NAMES = ("lm_head", "pooler", "classifier", "score", "head", "embed_out", "proj_out", "qa_outputs")
 
 
 @dataclass(frozen=True)
@@ -183,6 +180,7 @@ def _moe_targets(inventory: Inventory, config: object) -> tuple[list[str], dict[
     """PEFT rewrites targets of v4-style MoE names (w1/w2/w3, all-linear) into fused expert parameters."""
     if inventory.model is None or not any(layer.kind == "expert-param" for layer in inventory.layers):
         return [], {}
+    from peft.utils.other import get_pattern_key
     from peft.utils.transformers_weight_conversion import (
         convert_peft_config_for_transformers,
         get_model_conversion_mapping,
@@ -203,7 +201,7 @@ def _moe_targets(inventory: Inventory, config: object) -> tuple[list[str], dict[
         key = layer.name if layer.kind == "expert-param" else f"{layer.name}.weight"
         if key in targets or any(key.endswith(f".{t}") for t in targets):
             names.append(layer.name)
-            factors[layer.name] = next((int(v) for k, v in patterns.items() if re.fullmatch(k, key)), 1)
+            factors[layer.name] = int(patterns.get(get_pattern_key(list(patterns), key), 1))  # PEFT's own lookup
     return names, factors
 
 

@@ -1,28 +1,53 @@
-"""Side-by-side comparison of plans: pure table and chart builders."""
+"""Side-by-side comparison of saved plans: each one's budget, memory and r sweep."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import pandas as pd
-import plotly.graph_objects as go
-
 from core.anatomy.inventory import Inventory
-from core.charts.colors import group_color
-from core.i18n import human_bytes, human_count, t
+from core.errors import LensError
+from core.models.sources import ModelConfig
+from core.models.spec import ModelSpec
 from core.planning.budget import Budget, compute_budget
+from core.planning.memory import MemoryEstimate, MemorySettings, estimate_training_memory
 from core.planning.plan import LoraPlan
 
 R_SWEEP: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+Loader = Callable[[ModelSpec], tuple[ModelConfig, Inventory]]
 
 
 @dataclass(frozen=True)
 class PlanResult:
+    """One saved plan evaluated: its budget, its memory (None when it cannot be estimated) and r sweep."""
+
     name: str
     model_name: str
     plan: LoraPlan
     budget: Budget
-    memory_total: int | None = None
+    memory: MemoryEstimate | None = None
+    curve: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def memory_total(self) -> int | None:
+        return self.memory.total if self.memory is not None else None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every plan that could be evaluated, and (name, error) for those that could not."""
+
+    results: tuple[PlanResult, ...]
+    errors: tuple[tuple[str, LensError], ...]
+
+    def curves(self) -> dict[str, list[tuple[int, int]]]:
+        return {res.name: list(res.curve) for res in self.results}
+
+    def chosen(self) -> dict[str, tuple[int, int]]:
+        return {res.name: (res.plan.r, res.budget.trainable_params) for res in self.results}
+
+    def estimates(self) -> dict[str, MemoryEstimate]:
+        return {res.name: res.memory for res in self.results if res.memory is not None}
 
 
 def budget_curve(inv: Inventory, plan: LoraPlan) -> list[tuple[int, int]]:
@@ -30,79 +55,19 @@ def budget_curve(inv: Inventory, plan: LoraPlan) -> list[tuple[int, int]]:
     return [(r, compute_budget(inv, plan.with_changes(r=r)).trainable_params) for r in R_SWEEP]
 
 
-def compare_frame(results: list[PlanResult], lang: str) -> pd.DataFrame:
-    rows = []
-    for res in results:
-        b = res.budget
-        rows.append(
-            {
-                t("compare.col_plan", lang): res.name,
-                t("compare.col_model", lang): res.model_name,
-                "r": res.plan.r,
-                t("compare.col_trainable", lang): b.trainable_params,
-                t("compare.col_share", lang): round(100 * b.share, 4),
-                t("compare.col_size", lang): human_bytes(b.adapter_bytes(2)),
-                t("compare.col_memory", lang): human_bytes(res.memory_total) if res.memory_total else "-",
-                t("compare.col_scaling", lang): round(b.scaling, 4),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def groups_figure(results: list[PlanResult], lang: str) -> go.Figure:
-    fig = go.Figure()
-    groups = list(dict.fromkeys(g for res in results for g in res.budget.by_group()))
-    names = [res.name for res in results]
-    for group in groups:
-        values = [res.budget.by_group().get(group, 0) for res in results]
-        fig.add_bar(
-            name=group, x=names, y=values, marker_color=group_color(group),
-            customdata=[human_count(v, lang) for v in values],
-            hovertemplate="%{x}<br>%{customdata}<extra>" + group + "</extra>",
-        )
-    fig.update_layout(barmode="stack", yaxis={"title": t("ui.axis_trainable", lang), "tickformat": ".2s"},
-                      height=380, margin={"t": 30, "b": 40, "l": 50, "r": 10})
-    return fig
-
-
-def blocks_figure(results: list[PlanResult], lang: str) -> go.Figure:
-    blocks = sorted({b for res in results for b in res.budget.by_block() if b is not None})
-    z = [[res.budget.by_block().get(b, 0) for b in blocks] for res in results]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z, x=[str(b) for b in blocks], y=[res.name for res in results], colorscale="Viridis",
-            hovertemplate="%{y}<br>" + t("ui.axis_block", lang) + " %{x}: %{z:,}<extra></extra>",
-            colorbar={"title": t("ui.params_unit", lang)},
-        )
-    )
-    fig.update_layout(xaxis={"title": t("ui.axis_block", lang), "type": "category"},
-                      height=max(220, 60 + 40 * len(results)), margin={"t": 30, "b": 40, "l": 10, "r": 10})
-    return fig
-
-
-def r_curve_figure(curves: dict[str, list[tuple[int, int]]], chosen: dict[str, tuple[int, int]], lang: str) -> go.Figure:
-    fig = go.Figure()
-    for i, (name, points) in enumerate(curves.items()):
-        color = _series_color(i)
-        fig.add_scatter(
-            x=[p[0] for p in points], y=[p[1] for p in points], mode="lines", name=name, line={"color": color},
-            hovertemplate="r=%{x}: %{y:,}<extra>" + name + "</extra>",
-        )
-        r, n = chosen[name]
-        fig.add_scatter(
-            x=[r], y=[n], mode="markers", marker={"size": 12, "color": color, "symbol": "diamond"},
-            name=f"{name} · {t('compare.chosen_r', lang)}", showlegend=False,
-            hovertemplate=t("compare.chosen_r", lang) + " %{x}: %{y:,}<extra>" + name + "</extra>",
-        )
-    fig.update_layout(
-        xaxis={"title": "r", "type": "log", "tickvals": list(R_SWEEP)},
-        yaxis={"title": t("ui.axis_trainable", lang), "type": "log", "tickformat": ".2s"},
-        height=380, margin={"t": 30, "b": 40, "l": 50, "r": 10},
-    )
-    return fig
-
-
-def _series_color(i: int) -> str:
-    from core.charts.colors import PALETTE
-
-    return PALETTE[i % len(PALETTE)]
+def compare_plans(plans: Mapping[str, tuple[ModelSpec, LoraPlan]], load: Loader, settings: MemorySettings) -> Comparison:
+    """Evaluate each named (model, plan); ``load`` gives a model's config and inventory (the UI passes its cache)."""
+    results, errors = [], []
+    for name, (spec, plan) in plans.items():
+        try:
+            mc, inv = load(spec)
+            budget = compute_budget(inv, plan)
+        except LensError as exc:
+            errors.append((name, exc))
+            continue
+        try:
+            memory = estimate_training_memory(inv, budget, settings, config=mc.config, plan=plan)
+        except LensError:
+            memory = None  # e.g. a sequence longer than the model takes: the budget still compares
+        results.append(PlanResult(name, mc.display_name, plan, budget, memory, tuple(budget_curve(inv, plan))))
+    return Comparison(tuple(results), tuple(errors))

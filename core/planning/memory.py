@@ -12,12 +12,10 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
-
 from core.anatomy.inventory import Inventory, block_index
+from core.anatomy.names import GATED_MLP, HEAD_NAMES, OUTPUT_PROJECTIONS
 from core.errors import LensError
-from core.i18n import human_bytes, t
-from core.planning.budget import HEAD_NAMES, Budget
+from core.planning.budget import Budget
 
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8", "nf4")
 OPTIMIZERS: tuple[str, ...] = ("adamw", "adamw-8bit", "sgd")
@@ -35,8 +33,6 @@ GPUS: dict[str, int] = {
     "A100 80 GB": 81_920 * MIB,
     "H100 80 GB": 81_559 * MIB,
 }
-_OUT_PROJ = {"o_proj", "out_proj", "dense", "c_proj", "down_proj", "fc2", "wo", "dense_4h_to_h", "out_lin", "lin2"}
-_GATED = {"gate_proj", "up_proj", "w1", "w3", "gate_up_proj"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +129,7 @@ def _shape(inventory: Inventory, config: object) -> _Shape:
         kv_dim=kv * head_dim,
         intermediate=inter,
         vocab=int(_first(c, ("vocab_size",), 0)),
-        gated=any(layer.short_name in _GATED for layer in inventory.layers),
+        gated=any(layer.short_name in GATED_MLP for layer in inventory.layers),
         act_saves=4 if act == "gelu_new" else 1,
         hidden_dropout=float(_first(c, ("hidden_dropout_prob", "resid_pdrop", "hidden_dropout", "dropout"), 0.0)),
         attn_dropout=float(_first(c, ("attention_probs_dropout_prob", "attn_pdrop", "attention_dropout"), 0.0)),
@@ -212,7 +208,7 @@ def _activation_bytes(inventory: Inventory, budget: Budget, settings: MemorySett
         if dropout > 0:
             extra += layer.in_features * (4 + mask)
         else:  # modules reading the same tensor (q/k/v, gate/up) share one fp32 copy
-            parent = m.name.rsplit(".", 1)[0] if m.short_name not in _OUT_PROJ else m.name
+            parent = m.name.rsplit(".", 1)[0] if m.short_name not in OUTPUT_PROJECTIONS else m.name
             key = (m.block, parent, layer.in_features)
             extra += 0 if key in groups else layer.in_features * 4
             groups[key] = 1
@@ -268,32 +264,20 @@ def estimate_training_memory(inventory: Inventory, budget: Budget, settings: Mem
     return MemoryEstimate(parts=parts, settings=settings, notes=tuple(notes))
 
 
-def fits_rows(estimates: Mapping[str, MemoryEstimate], gpus: Mapping[str, int] = GPUS) -> list[dict]:
-    """One row per GPU: its memory and, per estimate, fits or not with the headroom left."""
-    rows = []
-    for gpu, size in gpus.items():
-        row: dict = {"gpu": gpu, "memory": human_bytes(size)}
-        for label, est in estimates.items():
-            row[label] = est.fits(size)
-            row[f"{label} headroom"] = human_bytes(size - est.total)
-        rows.append(row)
-    return rows
+@dataclass(frozen=True)
+class GpuFit:
+    """One GPU of ``GPUS`` against each named estimate: fits or not, and the bytes left (negative: short)."""
+
+    gpu: str
+    memory: int
+    fits: dict[str, bool]
+    headroom: dict[str, int]
 
 
-def memory_figure(estimates: MemoryEstimate | Mapping[str, MemoryEstimate], lang: str = "en",
-                  gpus: Sequence[str] = ()) -> go.Figure:
-    """Stacked bars (GiB) of the components, one bar per estimate; dashed lines for ``gpus``."""
-    if isinstance(estimates, MemoryEstimate):
-        estimates = {t("memory.chart.estimate", lang): estimates}
-    labels = list(estimates)
-    fig = go.Figure()
-    for comp in COMPONENTS:
-        values = [estimates[label].get(comp, 0) for label in labels]
-        text = [f"{v / MIB:,.0f} MiB ({v / GIB:,.2f} GiB)" for v in values]
-        fig.add_bar(x=labels, y=[v / GIB for v in values], name=t(f"memory.comp.{comp}", lang), customdata=text,
-                    hovertemplate="%{fullData.name}: %{customdata}<extra></extra>")
-    for gpu in gpus:
-        fig.add_hline(y=GPUS[gpu] / GIB, line_dash="dash", annotation_text=gpu)
-    fig.update_layout(barmode="stack", yaxis_title="GiB", title=t("memory.chart.title", lang),
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
-    return fig
+def gpu_fits(estimates: Mapping[str, MemoryEstimate], gpus: Mapping[str, int] = GPUS) -> list[GpuFit]:
+    """One row per GPU: does each estimate fit, with how much to spare."""
+    return [
+        GpuFit(gpu, size, {k: est.fits(size) for k, est in estimates.items()},
+               {k: size - est.total for k, est in estimates.items()})
+        for gpu, size in gpus.items()
+    ]  # fmt: skip

@@ -12,6 +12,10 @@ from core.models.spec import PEFT_TASK_TYPES
 BIAS_MODES: tuple[str, ...] = ("none", "all", "lora_only")
 MAX_R = 4096
 ALL_LINEAR = "all-linear"
+# The one set of hyper-parameter defaults (PEFT's examples): every page, the CLI and the default plan read these.
+DEFAULT_R = 8
+DEFAULT_ALPHA = 16
+DEFAULT_DROPOUT = 0.05
 
 
 @dataclass(frozen=True)
@@ -20,9 +24,9 @@ class LoraPlan:
 
     targets: tuple[str, ...] = ()
     target_regex: str | None = None  # a string target, as PEFT treats one (full match); may be "all-linear"
-    r: int = 8
-    lora_alpha: float = 16
-    lora_dropout: float = 0.05
+    r: int = DEFAULT_R
+    lora_alpha: float = DEFAULT_ALPHA
+    lora_dropout: float = DEFAULT_DROPOUT
     bias: str = "none"
     use_rslora: bool = False
     use_dora: bool = False

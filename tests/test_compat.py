@@ -1,0 +1,74 @@
+"""Each shim in core/compat.py against the library it wraps: same answer as the public path."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import transformers
+from peft import LoraConfig, get_peft_model
+from peft.tuners.tuners_utils import check_target_module_exists
+
+from core.compat import auto_class_for, expand_all_linear, is_excluded_match
+
+
+def _tiny(family: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    if family == "llama":
+        return transformers.LlamaForCausalLM(transformers.LlamaConfig(
+            vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4))
+    if family == "gpt2":
+        return transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=64, n_embd=32, n_layer=2, n_head=4))
+    return transformers.BertForSequenceClassification(transformers.BertConfig(
+        vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4))
+
+
+def _lora_names(model: torch.nn.Module) -> set[str]:
+    return {name.removeprefix("base_model.model.") for name, module in model.named_modules() if hasattr(module, "lora_A")}
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2", "bert"])
+def test_expand_all_linear_is_what_get_peft_model_adapts(family: str) -> None:
+    task = "SEQ_CLS" if family == "bert" else "CAUSAL_LM"
+    config = LoraConfig(target_modules="all-linear", task_type=task)
+    expanded = expand_all_linear(copy.copy(config), _tiny(family))
+    assert isinstance(expanded.target_modules, set | list)
+    adapted = _lora_names(get_peft_model(_tiny(family), config))
+    assert set(expanded.target_modules) == adapted
+
+
+def test_is_excluded_match_marks_only_exclusions() -> None:
+    config = LoraConfig(target_modules=["q_proj", "v_proj"], exclude_modules=["model.layers.0.self_attn.q_proj"])
+    excluded = check_target_module_exists(config, "model.layers.0.self_attn.q_proj")
+    kept = check_target_module_exists(config, "model.layers.1.self_attn.q_proj")
+    missed = check_target_module_exists(config, "model.layers.1.mlp.up_proj")
+    assert is_excluded_match(excluded) and not is_excluded_match(kept) and not is_excluded_match(missed)
+    peft_model = get_peft_model(_tiny("llama"), config)
+    assert not hasattr(peft_model.get_submodule("base_model.model.model.layers.0.self_attn.q_proj"), "lora_A")
+    assert hasattr(peft_model.get_submodule("base_model.model.model.layers.1.self_attn.q_proj"), "lora_A")
+
+
+@pytest.mark.parametrize(
+    ("auto", "config"),
+    [
+        (transformers.AutoModelForCausalLM, transformers.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64,
+                                                                     num_hidden_layers=1, num_attention_heads=4)),
+        (transformers.AutoModelForCausalLM, transformers.GPT2Config(vocab_size=64, n_embd=32, n_layer=1, n_head=4)),
+        (transformers.AutoModelForSequenceClassification, transformers.BertConfig(
+            vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4)),
+        (transformers.AutoModelForSeq2SeqLM, transformers.T5Config(vocab_size=64, d_model=32, d_ff=64, num_layers=1,
+                                                                   num_heads=4, d_kv=8)),
+    ],
+)
+def test_auto_class_for_is_what_from_config_builds(auto: type, config: object) -> None:
+    assert auto_class_for(auto, config) is type(auto.from_config(config))
+
+
+def test_auto_class_for_unknown_is_none() -> None:
+    config = transformers.BertConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                     num_attention_heads=4)
+    assert auto_class_for(transformers.AutoModelForCausalLM, transformers.T5Config()) is None
+    with pytest.raises(ValueError):
+        transformers.AutoModelForCausalLM.from_config(transformers.T5Config())
+    assert auto_class_for(transformers.AutoModelForSequenceClassification, config) is not None
