@@ -42,13 +42,13 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import core.training.jobs  # noqa: E402
 from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
-from core.anatomy.presets import preset_targets  # noqa: E402
 from core.data.datasets import load_bundled, sample  # noqa: E402
 from core.i18n import human_count, t  # noqa: E402
 from core.models.meta import build_meta_model  # noqa: E402
 from core.models.sources import ModelSpec, load_config  # noqa: E402
 from core.planning.budget import compute_budget  # noqa: E402
 from core.planning.plan import LoraPlan  # noqa: E402
+from core.planning.presets import preset_targets  # noqa: E402
 from core.training.engine import run_training  # noqa: E402
 from core.training.jobs import JobManager  # noqa: E402
 from core.training.settings import TrainSettings  # noqa: E402

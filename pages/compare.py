@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.anatomy.presets import PRESETS, preset_plan
 from core.charts.compare import blocks_figure, compare_frame, groups_figure, r_curve_figure
 from core.planning.budget import compute_budget
 from core.planning.compare import Comparison, compare_plans
 from core.planning.plan import DEFAULT_R, MAX_R
 from core.planning.plans_io import SavedPlan, export_plans, import_plans
+from core.planning.presets import PRESETS, preset_plan
 from ui import resources
 from ui.memory_panel import render_compare_memory, settings_from_state
 from ui.state import keep_widget_values, lang, model_spec, saved_plans, token, tr

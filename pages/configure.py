@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core.anatomy.inventory import Inventory
-from core.anatomy.presets import PRESETS, default_plan, preset_targets
 from core.charts.tables import budget_by_block_figure, budget_groups_frame
 from core.i18n import human_bytes
 from core.planning.budget import Budget, compute_budget
 from core.planning.plan import ALL_LINEAR, BIAS_MODES, MAX_R, LoraPlan, lora_config_code
+from core.planning.presets import PRESETS, default_plan, preset_targets
 from ui import resources
 from ui.state import lang, model_spec, saved_plans, token, tr
 from ui.widgets import count, guarded, show_warnings

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.anatomy.presets import default_plan
 from core.errors import LensError
 from core.models.embedded import EMBEDDED
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
+from core.planning.presets import default_plan
 from core.training.jobs import job_manager
 from core.training.settings import TrainSettings
 from ui import resources

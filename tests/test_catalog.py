@@ -76,11 +76,11 @@ def test_default_plan_is_peft_default_and_budget_is_peft_count(slug: str) -> Non
     from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as PEFT_DEFAULTS
 
     from core.anatomy.inventory import list_adaptable_layers
-    from core.anatomy.presets import default_plan
     from core.models.meta import build_meta_model
     from core.models.sources import ModelSpec, load_config
     from core.planning.budget import compute_budget
     from core.planning.plan import to_lora_config
+    from core.planning.presets import default_plan
 
     mc = load_config(ModelSpec("catalog", slug))
     inv = list_adaptable_layers(build_meta_model(mc))
@@ -97,7 +97,7 @@ def test_default_plan_is_peft_default_and_budget_is_peft_count(slug: str) -> Non
 def test_default_plan_reads_peft_table_not_names() -> None:
     """Phi: PEFT's default adds the MLP (fc1, fc2), which no query/value rule would pick."""
     from core.anatomy.inventory import list_adaptable_layers
-    from core.anatomy.presets import default_plan, preset_targets
+    from core.planning.presets import default_plan, preset_targets
 
     config = transformers.PhiConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                                     num_attention_heads=4)

@@ -25,12 +25,12 @@ from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
 import core.training.jobs
-from core.anatomy.presets import PRESETS
 from core.data.datasets import BUNDLED, Example, TextDataset
 from core.i18n import LANGS, human_count, t, table
 from core.models.spec import ModelSpec
 from core.planning.memory import COMPONENTS
 from core.planning.plan import LoraPlan
+from core.planning.presets import PRESETS
 from core.training.jobs import JobManager
 from core.training.run_state import FINAL_METRICS, STATUSES
 from core.training.settings import TrainSettings

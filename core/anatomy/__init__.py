@@ -1,1 +1,1 @@
-"""What a model is made of: inventory, roles, presets and the one default plan."""
+"""What a model is made of: the layer inventory, the one table of module names, and what each module does."""

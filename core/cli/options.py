@@ -53,7 +53,7 @@ def parse_targets(values: list[str] | None) -> tuple[tuple[str, ...], str | None
     """(short names, regex): one value with regex characters is a regex; all-linear is PEFT's keyword.
 
     No value means all-linear: a budget or memory figure for "everything" is what the CLI documents,
-    unlike the default plan (``core.anatomy.presets.default_plan``) that ``train`` starts from.
+    unlike the default plan (``core.planning.presets.default_plan``) that ``train`` starts from.
     """
     values = [v.strip() for v in (values or []) if v.strip()]
     if not values or values == [ALL_LINEAR]:

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from core.anatomy.inventory import list_adaptable_layers
-from core.anatomy.presets import default_plan
 from core.data.datasets import BUNDLED, TextDataset, load_bundled
 from core.errors import LensError
 from core.models.meta import build_meta_model
 from core.models.sources import ModelSpec, guess_spec, load_config
 from core.planning.plan import ALL_LINEAR, BIAS_MODES, DEFAULT_ALPHA, DEFAULT_DROPOUT, DEFAULT_R, LoraPlan
+from core.planning.presets import default_plan
 from core.training.engine import fit, prepare, save_adapter
 from core.training.run_state import RunState
 from core.training.settings import TrainSettings

@@ -1,1 +1,1 @@
-"""What the user chooses and what it costs: plan, budget, memory, comparison."""
+"""What the user chooses and what it costs: plan (-> LoraConfig), presets and the one default plan, budget, memory, comparison."""
