@@ -66,6 +66,23 @@ class TrainSettings:
     def with_changes(self, **changes: object) -> TrainSettings:
         return replace(self, **changes)
 
+    def recipe_config(self, task: str) -> dict:
+        """The ``training`` part of the recipe's config.json: what the app and the exported script train with."""
+        return {
+            "max_steps": self.max_steps,
+            "batch_size": self.batch_size,
+            "grad_accum": self.grad_accum,
+            "learning_rate": self.lr_for(task),
+            "warmup_steps": min(self.warmup_steps, self.max_steps),
+            "weight_decay": self.weight_decay,
+            "seed": self.seed,
+            "eval_every": self.eval_every,
+            "max_eval_examples": self.max_eval_examples,
+            "max_seq_len": self.seq_len_for(task),
+            "precision": self.precision,
+            "gradient_checkpointing": self.gradient_checkpointing,
+        }
+
     def to_json(self) -> dict:
         return asdict(self)
 
