@@ -18,7 +18,7 @@ import torch
 
 from core.adapters.export import training_bundle_zip
 from core.adapters.zip_io import safe_extract
-from core.data.datasets import eval_subset, load_bundled, sample
+from core.data.datasets import eval_subset, load_bundled, sample, train_val_split
 from core.models.embedded import weights_folder
 from core.models.loader import load_tokenizer
 from core.models.spec import ModelSpec
@@ -83,17 +83,16 @@ def test_exported_script_trains_exactly_as_the_app(case, tmp_path):
 
 def test_exported_validation_rows_are_the_apps_eval_subset(tmp_path):
     """The val file holds exactly the class-balanced subset the app evaluated on, not the first rows."""
-    data = sample(load_bundled("rotten-tomatoes", "seq-cls"), 120, seed=0)
-    settings = TrainSettings(max_eval_examples=5)
+    data = sample(load_bundled("rotten-tomatoes", "seq-cls"), 200, seed=1)  # its val part starts with 4 "rotten"
+    settings = TrainSettings(max_eval_examples=4)
     result = SimpleNamespace(adapter_dir=tmp_path, task="seq-cls", labels=("fresh", "rotten"), settings=settings,
                              source=SimpleNamespace(public_ref="m"), plan=CASES["cls"][2])  # fmt: skip
     job = SimpleNamespace(result=result, train=data, val=None, settings=settings, lock=threading.RLock())
     files = zipfile.ZipFile(io.BytesIO(training_bundle_zip(job)))
     val = [json.loads(line) for line in files.read("val.jsonl").decode().splitlines()]
-    from core.data.datasets import train_val_split
-
-    expected = eval_subset(train_val_split(data, settings.val_fraction, settings.seed)[1], 5)
+    expected = eval_subset(train_val_split(data, settings.val_fraction, settings.seed)[1], 4)
     assert [(r["text"], r["label"]) for r in val] == [(ex.text, ex.label) for ex in expected.examples]
+    assert sorted(r["label"] for r in val) == ["fresh", "fresh", "rotten", "rotten"]
 
 
 def test_sft_collator_pads_labels_so_torch_loss_ignores_padding():
