@@ -1,9 +1,11 @@
-"""Training throughput: LoRA Lens's engine vs a minimal reference Trainer + PEFT script.
+"""Training throughput: LoRA Lens's engine vs a minimal reference Trainer + PEFT script, and vs TRL's SFTTrainer.
 
 Same model, data, LoRA plan (``to_lora_config``), steps, batch, learning rate and
 seed, in one process. The reference does what naive scripts do: pad every row to
-``max_length`` and use the default collator. Both count only real (non-pad)
-tokens, so tokens/s measures useful work.
+``max_length`` and use the default collator. The TRL baseline (chat SFT only) is
+``SFTTrainer`` with prompt/completion rows and completion-only loss, the same fp32
+model from our loader. All count only real (non-pad) training tokens, so tokens/s
+measures useful work.
 
     python bench/train.py                     # both embedded models, CPU-sized
     python bench/train.py --model smollm2 --steps 30 --batch 16
@@ -130,6 +132,38 @@ def reference(folder: str, plan: LoraPlan, data: TextDataset, settings: TrainSet
     return collator.tokens / (timer.end - timer.start)  # type: ignore[attr-defined]
 
 
+def trl_sft(folder: str, plan: LoraPlan, data: TextDataset, settings: TrainSettings) -> float:
+    """TRL's ``SFTTrainer`` on prompt/completion chat rows, loss on the completion only."""
+    from datasets import Dataset
+    from peft import get_peft_model
+    from transformers import set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    from core.models.loader import load_model, load_tokenizer
+
+    tok = load_tokenizer(folder)
+    rows = [
+        {"prompt": [{"role": "user", "content": ex.text}], "completion": [{"role": "assistant", "content": ex.response}]}
+        for ex in data.examples
+    ]
+    set_seed(settings.seed)
+    model = get_peft_model(load_model(folder, "causal-lm", (), tok.pad_token_id), to_lora_config(plan))
+    with tempfile.TemporaryDirectory() as work:
+        args = SFTConfig(
+            output_dir=work, max_steps=settings.max_steps, per_device_train_batch_size=settings.batch_size,
+            learning_rate=settings.lr_for("causal-lm"), warmup_steps=min(settings.warmup_steps, settings.max_steps),
+            lr_scheduler_type="linear", max_length=settings.seq_len_for("causal-lm"), completion_only_loss=True,
+            report_to="none", save_strategy="no", seed=settings.seed, data_seed=settings.seed, disable_tqdm=True,
+            use_cpu=not torch.cuda.is_available(), bf16=torch.cuda.is_available(),
+            include_num_input_tokens_seen="non_padding", logging_steps=1,
+        )  # fmt: skip
+        timer = _timer()
+        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok,
+                             callbacks=[timer])  # fmt: skip
+        trainer.train()
+    return trainer.state.num_input_tokens_seen / (timer.end - timer.start)  # type: ignore[attr-defined]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=sorted(CASES), nargs="+", default=sorted(CASES, reverse=True))
@@ -160,6 +194,9 @@ def main() -> None:
         ref = reference(str(weights_folder(name)), plan, data, settings)
         eng = ours(ModelSpec("embedded", name), plan, data, settings)
         print(f"{name:8s} {task:9s} reference {ref:9.0f} tok/s | lora-lens {eng:9.0f} tok/s | x{eng / ref:.2f}")
+        if task == "causal-lm":
+            sft = trl_sft(str(weights_folder(name)), plan, data, settings)
+            print(f"{name:8s} {task:9s} trl-sft   {sft:9.0f} tok/s | lora-lens {eng:9.0f} tok/s | x{eng / sft:.2f}")
 
 
 if __name__ == "__main__":

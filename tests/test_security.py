@@ -103,6 +103,8 @@ def test_every_loader_passes_trust_remote_code_explicitly():
                 ok = _safe_remote_code_value(value)
                 if isinstance(value, ast.Name):  # e.g. remote = remote_code_allowed()
                     ok = f"{value.id} = remote_code_allowed()" in source
+                    # or a parameter that defaults to False (the standalone recipe; the app passes the switch)
+                    ok = ok or f"{value.id}: bool=False" in source  # as ast.unparse writes it
             if not ok:
                 bad.append(f"{rel}:{call.lineno} {name}")
     assert found >= 10, f"the scan found only {found} loaders: is it still right?"

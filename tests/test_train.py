@@ -8,19 +8,21 @@ import math
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from core.data.datasets import Example, TextDataset, load_bundled, sample
+from core.data.datasets import TextDataset, load_bundled, sample
 from core.errors import LensError
 from core.i18n import t
 from core.models.loader import load_tokenizer
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
-from core.training.encode import IGNORE, encode_sft
+from core.training.encode import IGNORE, encode, encode_sft
 from core.training.engine import fit, prepare
 from core.training.jobs import JobManager
 from core.training.playground import classify_side_by_side, generate_side_by_side
+from core.training.recipe import make_collator
 from core.training.run_state import RunState, smoothed
 from core.training.settings import EVALS_PER_RUN, TrainSettings, resolve_precision, validate_settings
 
@@ -97,7 +99,14 @@ def test_sft_run_learns_and_reports(sft_run):
     assert snap.status == "done" and all(math.isfinite(x) for x in losses)
     assert losses[-1] < losses[0]
     assert {"eval_loss", "perplexity"} <= set(snap.metrics)
-    assert snap.metrics["perplexity"] == pytest.approx(math.exp(snap.metrics["eval_loss"]), rel=1e-6)
+    # torch's own cross-entropy of the trained model on the validation rows, next-token, answer tokens only
+    val = TextDataset("ko/val", sample(load_bundled("chatterbot-ko", "causal-lm"), 8, seed=3).examples[4:6])
+    batch = make_collator(result.tokenizer, "causal-lm")(encode(result.tokenizer, val, "causal-lm", 64))
+    with torch.no_grad():
+        logits = result.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    ce = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)(logits[:, :-1].flatten(0, 1), batch["labels"][:, 1:].flatten())
+    assert snap.metrics["eval_loss"] == pytest.approx(float(ce), rel=1e-4)
+    assert snap.metrics["perplexity"] == pytest.approx(float(torch.exp(ce)), rel=1e-4)
 
 
 def test_sft_playground_side_by_side(sft_run):
@@ -130,11 +139,11 @@ def test_sft_labels_cover_only_the_response():
     from core.models.embedded import weights_folder
 
     tok = load_tokenizer(str(weights_folder("smollm2")))
-    row = encode_sft(tok, Example("What is AI?", "A field of science."), 128)
+    row = encode_sft(tok, "What is AI?", "A field of science.", 128)
     answer = [i for i, lab in zip(row["input_ids"], row["labels"], strict=True) if lab != IGNORE]
     assert tok.decode(answer).startswith("A field of science.")
     assert row["labels"][0] == IGNORE
-    short = encode_sft(tok, Example("word " * 200, "yes"), 32)
+    short = encode_sft(tok, "word " * 200, "yes", 32)
     assert len(short["input_ids"]) == 32 and any(x != IGNORE for x in short["labels"])
 
 
@@ -157,18 +166,32 @@ def test_bad_settings_are_refused(changes, key):
     assert err.value.key == key and t(key) != key
 
 
-def test_task_defaults_and_evaluation_cadence():
+def test_task_defaults():
     sft, cls = TrainSettings.for_task("causal-lm"), TrainSettings.for_task("seq-cls")
     assert (sft.max_steps, sft.batch_size) == (TrainSettings().max_steps, TrainSettings().batch_size)
     assert cls.max_steps > sft.max_steps and cls.batch_size > sft.batch_size
-    for s, task in ((sft, "causal-lm"), (cls, "seq-cls")):
+    for s in (sft, cls):
         validate_settings(s)
-        evals = len(range(s.eval_every, s.max_steps + 1, s.eval_every))
-        assert evals == EVALS_PER_RUN[task], task
     longer = TrainSettings.for_task("seq-cls", max_steps=600)
-    assert longer.eval_every == 200 and longer.batch_size == cls.batch_size
+    assert longer.batch_size == cls.batch_size
     assert TrainSettings.for_task("seq-cls", eval_every=7).eval_every == 7
-    assert TrainSettings.for_task("causal-lm", max_steps=1).eval_every == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "plan", "dataset", "changes"),
+    [
+        (SMOLLM, SFT_PLAN, "chatterbot-en", {"max_steps": 4, "batch_size": 1, "max_seq_len": 24, "max_eval_examples": 1}),
+        (MINILM, CLS_PLAN, "rotten-tomatoes", {"max_steps": 6, "batch_size": 2, "max_eval_examples": 2}),
+    ],
+)
+def test_a_real_run_evaluates_evals_per_run_times(spec, plan, dataset, changes, tmp_path):
+    """The evaluations Trainer actually ran: one baseline before step 1, then EVALS_PER_RUN, the last at the end."""
+    settings = TrainSettings.for_task(plan.task, **changes)
+    data = sample(load_bundled(dataset, plan.task), 12, seed=0)
+    state = RunState()
+    assert fit(prepare(spec, plan, data, None, settings), tmp_path, state) is not None
+    steps = [e["step"] for e in state.snapshot().evals]
+    assert steps[0] == 0 and len(steps[1:]) == EVALS_PER_RUN[plan.task] and steps[-1] == changes["max_steps"]
 
 
 def test_loss_smoothing_follows_the_trend_without_start_up_bias():
@@ -183,6 +206,14 @@ def test_loss_smoothing_follows_the_trend_without_start_up_bias():
     assert smooth[-1] < smooth[5]
     with pytest.raises(ValueError):
         smoothed([1.0], weight=1.0)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.6, 0.9])
+def test_loss_smoothing_is_the_weighted_average_of_the_past(weight):
+    """Point t is the average of points 0..t weighted weight**age (numpy's average, not our recursion)."""
+    values = list(np.random.default_rng(1).normal(2.0, 0.5, size=25))
+    expected = [np.average(values[: t + 1], weights=weight ** np.arange(t, -1, -1.0)) for t in range(len(values))]
+    assert smoothed(values, weight) == pytest.approx(expected, rel=1e-9)
 
 
 def test_precision_auto_is_fp32_on_cpu():

@@ -11,11 +11,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from core.data.datasets import TextDataset, train_val_split
+from core.data.datasets import TextDataset, eval_subset, train_val_split
 from core.errors import LensError
 from core.planning.plan import to_lora_config
+from core.training import recipe
+from core.training.encode import jsonl_rows
 from core.training.engine import TrainResult
-from core.training.export_script import SCRIPT
 
 MAX_MERGE_PARAMS = 1_500_000_000
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
@@ -91,22 +92,20 @@ def _jsonable(value: object) -> object:
 
 
 def _splits(job: Any) -> tuple[TextDataset, TextDataset]:
-    """The exact train/val rows the run used (the split is deterministic)."""
-    if job.val is not None and len(job.val):
-        return job.train, job.val
-    return train_val_split(job.train, job.settings.val_fraction, job.settings.seed)
+    """The exact rows the run trained and evaluated on: the deterministic split, and its eval subset."""
+    train, val = job.train, job.val
+    if val is None or not len(val):
+        train, val = train_val_split(train, job.settings.val_fraction, job.settings.seed)
+    return train, eval_subset(val, job.settings.max_eval_examples)
 
 
 def dataset_jsonl(ds: TextDataset, task: str) -> str:
-    key = "label" if task == "seq-cls" else "response"
-    rows = ({"text": ex.text, key: ex.label if task == "seq-cls" else ex.response} for ex in ds.examples)
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in jsonl_rows(ds, task))
 
 
 def training_script(job: Any) -> tuple[str, str]:
-    """(train_lora.py, config.json) that reproduce this run with Trainer + PEFT."""
+    """(train_lora.py, config.json): the recipe module the app trains with, and this run's config."""
     result = _result(job)
-    s = result.settings
     config = {
         "model": result.source.public_ref,
         "task": result.task,
@@ -115,26 +114,13 @@ def training_script(job: Any) -> tuple[str, str]:
         "val_file": "val.jsonl",
         "output_dir": "lora-adapter",
         "lora": lora_config_json(result),
-        "training": {
-            "max_steps": s.max_steps,
-            "batch_size": s.batch_size,
-            "grad_accum": s.grad_accum,
-            "learning_rate": s.lr_for(result.task),
-            "warmup_steps": min(s.warmup_steps, s.max_steps),
-            "weight_decay": s.weight_decay,
-            "seed": s.seed,
-            "eval_every": s.eval_every,
-            "max_eval_examples": s.max_eval_examples,
-            "max_seq_len": s.seq_len_for(result.task),
-            "precision": s.precision,
-            "gradient_checkpointing": s.gradient_checkpointing,
-        },
+        "training": result.settings.recipe_config(result.task),
     }
-    return SCRIPT, json.dumps(config, indent=2, ensure_ascii=False)
+    return Path(recipe.__file__).read_text(encoding="utf-8"), json.dumps(config, indent=2, ensure_ascii=False)
 
 
 def training_bundle_zip(job: Any) -> bytes:
-    """train_lora.py + config.json + train.jsonl + val.jsonl, ready to run anywhere."""
+    """train_lora.py + config.json + train.jsonl + val.jsonl (exactly the run's rows), ready to run anywhere."""
     script, config = training_script(job)
     train, val = _splits(job)
     task = _result(job).task

@@ -14,6 +14,7 @@ from torch import nn
 from core.errors import LensError
 from core.models import embedded
 from core.models.sources import ModelSpec, load_config, remote_code_allowed
+from core.training import recipe
 
 # Public Hub ids of the embedded models, for exported scripts and model cards.
 EMBEDDED_HUB_IDS = {
@@ -63,47 +64,23 @@ def weights_source(spec: ModelSpec) -> WeightsSource:
 
 
 def load_tokenizer(location: str) -> object:
-    from transformers import AutoTokenizer
-
+    """The recipe's tokenizer (pad token fallback included), with the operator's remote-code switch."""
     try:
-        tok = AutoTokenizer.from_pretrained(location, trust_remote_code=remote_code_allowed())
+        return recipe.load_tokenizer(location, trust_remote_code=remote_code_allowed())
+    except recipe.NoPadTokenError:
+        raise LensError("train.no_pad_token", name=location) from None
     except (OSError, ValueError, KeyError) as exc:
         raise LensError("train.no_tokenizer", name=location, detail=str(exc)[:200]) from exc
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token or tok.unk_token or tok.sep_token
-    if tok.pad_token is None:
-        raise LensError("train.no_pad_token", name=location)
-    return tok
 
 
 def load_model(location: str, task: str, labels: tuple[str, ...], pad_token_id: int | None) -> nn.Module:
-    """A new fp32 model for ``task``; seq-cls gets a head sized and named from ``labels``."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
-
-    # fp32 explicitly: transformers' default "auto" would load a bf16 checkpoint in bf16 (and switch
-    # torch's process-wide default dtype to bf16 while loading, under other sessions' threads).
-    kwargs: dict = {"trust_remote_code": remote_code_allowed(), "dtype": torch.float32}
+    """The one loader of base weights (training, playground, merging): the recipe's fp32 model for ``task``."""
+    if task not in ("causal-lm", "seq-cls"):
+        raise LensError("train.task_unsupported", task=task)
     try:
-        if task == "seq-cls":
-            model = AutoModelForSequenceClassification.from_pretrained(
-                location,
-                num_labels=len(labels),
-                id2label=dict(enumerate(labels)),
-                label2id={name: i for i, name in enumerate(labels)},
-                **kwargs,
-            )
-        elif task == "causal-lm":
-            model = AutoModelForCausalLM.from_pretrained(location, **kwargs)
-        else:
-            raise LensError("train.task_unsupported", task=task)
-    except LensError:
-        raise
+        return recipe.load_model(location, task, labels, pad_token_id, trust_remote_code=remote_code_allowed())
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise LensError("train.load_failed", name=location, detail=str(exc)[:300]) from exc
-    if pad_token_id is not None and getattr(model.config, "pad_token_id", None) is None:
-        model.config.pad_token_id = pad_token_id
-    return model
 
 
 def default_targets(model: nn.Module) -> tuple[str, ...]:

@@ -14,9 +14,8 @@ from core.training.run_state import RunState
 class ProgressCallback(TrainerCallback):
     """Reports each step; stops training when asked to or when the loss is NaN/inf."""
 
-    def __init__(self, state: RunState, collator: Any) -> None:
+    def __init__(self, state: RunState) -> None:
         self.state = state
-        self.collator = collator
         self.diverged = False
         self.diverged_step: int | None = None
         self.last_eval: dict[str, float] = {}
@@ -25,12 +24,12 @@ class ProgressCallback(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
-        self.collator.tokens = 0
         self.state.start(state.max_steps)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         mem = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
-        self.state.step(state.global_step, self.collator.tokens, mem)
+        # Trainer counts the real (non-pad) training tokens: include_num_input_tokens_seen="non_padding".
+        self.state.step(state.global_step, int(state.num_input_tokens_seen), mem)
         if self.state.stop_requested:
             control.should_training_stop = True
 

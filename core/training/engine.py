@@ -8,14 +8,12 @@ recording failures (out of memory, divergence) in the state instead of raising.
 from __future__ import annotations
 
 import gc
-import math
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from core.atomic import write_folder
@@ -24,8 +22,9 @@ from core.errors import LensError
 from core.models.loader import WeightsSource, count_params, load_model, load_tokenizer, weights_source
 from core.models.spec import TRAINABLE_TASKS, ModelSpec
 from core.planning.plan import LoraPlan, to_lora_config
+from core.training import recipe
 from core.training.callback import ProgressCallback
-from core.training.encode import ListDataset, PadCollator, encode, label_names
+from core.training.encode import encode, label_names
 from core.training.run_state import FINAL_METRICS, RunState
 from core.training.settings import TrainSettings, resolve_precision, validate_settings
 
@@ -113,90 +112,23 @@ def prepare(
 
 
 def _wrap(model: Any, plan: LoraPlan, settings: TrainSettings) -> Any:
-    from peft import get_peft_model
-
-    if settings.gradient_checkpointing:
-        model.enable_input_require_grads()
-    config = to_lora_config(plan)
     try:
-        return get_peft_model(model, config)
+        return recipe.wrap_model(model, to_lora_config(plan), settings.gradient_checkpointing)
     except (ValueError, TypeError, KeyError) as exc:
         raise LensError("train.peft_failed", detail=str(exc)[:300]) from exc
 
 
-def _checkpoint_arg() -> str:
-    from transformers import TrainingArguments
-
-    fields = TrainingArguments.__dataclass_fields__
-    return "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
-
-
-def _args(session: TrainSession, workdir: Path) -> Any:
-    from transformers import TrainingArguments
+def _trainer(session: TrainSession, workdir: Path, callback: ProgressCallback) -> Any:
+    """The recipe's Trainer; the app adds only its progress callback (and drops stdout printing)."""
+    from transformers import PrinterCallback
 
     r = session.result
-    s = r.settings
-    ckpt = _checkpoint_arg()
     has_val = bool(session.val_rows)
-    return TrainingArguments(
-        output_dir=str(workdir / "trainer"),
-        max_steps=s.max_steps,
-        per_device_train_batch_size=s.batch_size,
-        per_device_eval_batch_size=s.batch_size * 2,
-        gradient_accumulation_steps=s.grad_accum,
-        learning_rate=s.lr_for(r.task),
-        warmup_steps=min(s.warmup_steps, s.max_steps),
-        weight_decay=s.weight_decay,
-        lr_scheduler_type="linear",
-        logging_steps=1,
-        logging_nan_inf_filter=False,
-        eval_strategy="steps" if has_val else "no",
-        eval_steps=s.eval_every,
-        # A validation point before the first step: the curve then shows how far the run moved.
-        eval_on_start=has_val and s.eval_every <= s.max_steps,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        seed=s.seed,
-        data_seed=s.seed,
-        bf16=r.precision == "bf16",
-        fp16=r.precision == "fp16",
-        use_cpu=not torch.cuda.is_available(),
-        **{ckpt: s.gradient_checkpointing},
-        remove_unused_columns=False,
-        label_names=["labels"],
-        prediction_loss_only=r.task == "causal-lm",
-        dataloader_num_workers=0,
-        ddp_find_unused_parameters=False,
+    args = recipe.training_arguments(
+        r.settings.recipe_config(r.task), str(workdir / "trainer"), r.task, has_val, r.precision
     )
-
-
-def classification_metrics(pred: Any) -> dict[str, float]:
-    """Accuracy and macro F1 from an ``EvalPrediction``."""
-    logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
-    y_pred = np.asarray(logits).argmax(-1)
-    y_true = np.asarray(pred.label_ids)
-    f1s = []
-    for c in np.union1d(y_true, y_pred):
-        tp = float(np.sum((y_pred == c) & (y_true == c)))
-        denom = float(np.sum(y_pred == c) + np.sum(y_true == c))
-        f1s.append(2 * tp / denom if denom else 0.0)
-    return {"accuracy": float(np.mean(y_pred == y_true)), "f1_macro": float(np.mean(f1s))}
-
-
-def _trainer(session: TrainSession, workdir: Path, callback: ProgressCallback, collator: PadCollator) -> Any:
-    from transformers import PrinterCallback, Trainer
-
-    r = session.result
-    trainer = Trainer(
-        model=r.model,
-        args=_args(session, workdir),
-        data_collator=collator,
-        train_dataset=ListDataset(session.train_rows),
-        eval_dataset=ListDataset(session.val_rows) if session.val_rows else None,
-        compute_metrics=classification_metrics if r.task == "seq-cls" else None,
-        callbacks=[callback],
-    )
+    trainer = recipe.build_trainer(r.model, r.tokenizer, args, r.task, session.train_rows, session.val_rows)
+    trainer.add_callback(callback)
     trainer.remove_callback(PrinterCallback)  # progress goes to the RunState, not stdout
     return trainer
 
@@ -218,7 +150,7 @@ def _final_metrics(trainer: Any, callback: ProgressCallback, session: TrainSessi
         metrics = {("eval_loss" if k == "loss" else k): v for k, v in metrics.items()}
     keep = {k: v for k, v in metrics.items() if k in FINAL_METRICS and k != "perplexity"}
     if session.result.task == "causal-lm" and "eval_loss" in keep:
-        keep["perplexity"] = math.exp(min(keep["eval_loss"], 50.0))
+        keep["perplexity"] = recipe.perplexity(keep["eval_loss"])
     return keep
 
 
@@ -234,10 +166,8 @@ def cpu_threads() -> None:
 def fit(session: TrainSession, workdir: Path, state: RunState) -> TrainResult | None:
     """Train, evaluate, save. Returns the result, or ``None`` when the run failed (see ``state``)."""
     r = session.result
-    pad_multiple = 8 if torch.cuda.is_available() else None
-    collator = PadCollator(r.tokenizer.pad_token_id, pad_multiple)
-    callback = ProgressCallback(state, collator)
-    trainer = _trainer(session, workdir, callback, collator)
+    callback = ProgressCallback(state)
+    trainer = _trainer(session, workdir, callback)
     cpu_threads()
     oom = False
     try:

@@ -123,14 +123,11 @@ FINAL_METRICS: tuple[str, ...] = ("eval_loss", "perplexity", "accuracy", "f1_mac
 
 
 def smoothed(values: list[float], weight: float = 0.6) -> list[float]:
-    """Exponential moving average with TensorBoard's start-up correction, so the first points are
-    not pulled towards zero: a short run's per-step loss is noisy, its trend is what people read."""
+    """TensorBoard's smoothing: an exponential moving average with start-up correction (pandas' ``ewm``
+    with ``adjust=True``), so the first points are not pulled towards zero: a short run's per-step
+    loss is noisy, its trend is what people read."""
     if not 0 <= weight < 1:
         raise ValueError("weight must be in [0, 1)")
-    out: list[float] = []
-    acc, norm = 0.0, 0.0
-    for v in values:
-        acc = acc * weight + (1 - weight) * v
-        norm = norm * weight + (1 - weight)
-        out.append(acc / norm)
-    return out
+    import pandas as pd
+
+    return pd.Series(values, dtype="float64").ewm(alpha=1 - weight, adjust=True).mean().tolist()

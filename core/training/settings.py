@@ -66,6 +66,23 @@ class TrainSettings:
     def with_changes(self, **changes: object) -> TrainSettings:
         return replace(self, **changes)
 
+    def recipe_config(self, task: str) -> dict:
+        """The ``training`` part of the recipe's config.json: what the app and the exported script train with."""
+        return {
+            "max_steps": self.max_steps,
+            "batch_size": self.batch_size,
+            "grad_accum": self.grad_accum,
+            "learning_rate": self.lr_for(task),
+            "warmup_steps": min(self.warmup_steps, self.max_steps),
+            "weight_decay": self.weight_decay,
+            "seed": self.seed,
+            "eval_every": self.eval_every,
+            "max_eval_examples": self.max_eval_examples,
+            "max_seq_len": self.seq_len_for(task),
+            "precision": self.precision,
+            "gradient_checkpointing": self.gradient_checkpointing,
+        }
+
     def to_json(self) -> dict:
         return asdict(self)
 
@@ -110,16 +127,15 @@ def validate_settings(s: TrainSettings) -> None:
 
 
 def resolve_precision(precision: str) -> str:
-    """Resolve "auto": bf16 on a CUDA GPU that supports it, else fp16 on CUDA, else fp32 (CPU)."""
+    """The recipe's "auto" (bf16 on a CUDA GPU that supports it, else fp16 on CUDA, else fp32 on CPU),
+    refusing a half precision the machine cannot run."""
     import torch
 
+    from core.training.recipe import resolve_precision as recipe_precision
+
     cuda = torch.cuda.is_available()
-    if precision == "auto":
-        if not cuda:
-            return "fp32"
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if precision in ("fp16", "bf16") and not cuda:
         raise LensError("train.precision_needs_gpu", value=precision)
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
         raise LensError("train.bf16_unsupported")
-    return precision
+    return recipe_precision(precision)

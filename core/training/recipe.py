@@ -1,0 +1,268 @@
+#!/usr/bin/env python
+"""The training recipe of LoRA Lens (transformers Trainer + PEFT); the app runs it and exports it as train_lora.py.
+
+    pip install torch transformers peft accelerate safetensors scikit-learn
+    python train_lora.py --config config.json
+    accelerate launch train_lora.py --config config.json      # several GPUs (DDP)
+
+This file depends on no other LoRA Lens module: the app imports these functions, and the
+download is this very file, so the script trains exactly as the app does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+IGNORE = -100  # label id the loss skips (prompt tokens, padding)
+Row = dict[str, Any]  # one JSONL row: {"text", "response"} (SFT) or {"text", "label"} (classification)
+
+
+# --- 1. tokenizer and model -------------------------------------------------------------
+
+
+class NoPadTokenError(ValueError):
+    """The tokenizer has no token that could pad a batch."""
+
+
+def load_tokenizer(location: str, trust_remote_code: bool = False) -> Any:
+    """The tokenizer, with a pad token: its own, else EOS, UNK or SEP (ValueError if none)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token or tok.unk_token or tok.sep_token
+    if tok.pad_token is None:
+        raise NoPadTokenError(f"{location}: the tokenizer has no pad, EOS, UNK or SEP token")
+    return tok
+
+
+def load_model(
+    location: str, task: str, labels: tuple[str, ...] | list[str], pad_token_id: int | None,
+    trust_remote_code: bool = False,
+) -> Any:  # fmt: skip
+    """A new fp32 model for ``task``; seq-cls gets a head sized and named from ``labels``."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    # fp32 explicitly: transformers' default "auto" would load a bf16 checkpoint in bf16 (and switch
+    # torch's process-wide default dtype to bf16 while loading, under other threads).
+    if task == "seq-cls":
+        names = dict(enumerate(labels))
+        model = AutoModelForSequenceClassification.from_pretrained(
+            location, num_labels=len(labels), id2label=names, label2id={v: k for k, v in names.items()},
+            trust_remote_code=trust_remote_code, dtype=torch.float32,
+        )  # fmt: skip
+    elif task == "causal-lm":
+        model = AutoModelForCausalLM.from_pretrained(location, trust_remote_code=trust_remote_code, dtype=torch.float32)
+    else:
+        raise ValueError(f"unsupported task {task!r}")
+    if pad_token_id is not None and getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = pad_token_id
+    return model
+
+
+def wrap_model(model: Any, lora_config: Any, gradient_checkpointing: bool) -> Any:
+    """``get_peft_model`` (which changes ``model`` in place: never pass a shared one)."""
+    from peft import get_peft_model
+
+    if gradient_checkpointing:
+        model.enable_input_require_grads()
+    return get_peft_model(model, lora_config)
+
+
+# --- 2. encoding ------------------------------------------------------------------------
+
+
+def has_chat_template(tok: Any) -> bool:
+    return bool(getattr(tok, "chat_template", None))
+
+
+def prompt_text(tok: Any, prompt: str) -> str:
+    """What the model sees before its answer, at training and at generation time."""
+    if has_chat_template(tok):
+        messages = [{"role": "user", "content": prompt}]
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return f"{prompt}\n"
+
+
+def _full_text(tok: Any, prompt: str, response: str) -> str:
+    if has_chat_template(tok):
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
+        return tok.apply_chat_template(messages, tokenize=False)
+    return f"{prompt}\n{response}{tok.eos_token or ''}"
+
+
+def _ids(tok: Any, text: str) -> list[int]:
+    return list(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def _bos(tok: Any) -> list[int]:
+    """A BOS id when the tokenizer adds one and the chat template does not already."""
+    bos = getattr(tok, "bos_token_id", None)
+    if bos is None or has_chat_template(tok) or not getattr(tok, "add_bos_token", False):
+        return []
+    return [bos]
+
+
+def encode_sft(tok: Any, prompt: str, response: str, max_len: int) -> Row:
+    """Prompt + response ids with labels masked (-100) on the prompt; long rows are cut,
+    keeping the end of the prompt (the assistant header) and the start of the response."""
+    head, full = prompt_text(tok, prompt), _full_text(tok, prompt, response)
+    prompt_ids = _bos(tok) + _ids(tok, head)
+    if full.startswith(head):
+        response_ids = _ids(tok, full[len(head) :])
+    else:  # a template that rewrites the prompt: split on token ids instead
+        response_ids = (_bos(tok) + _ids(tok, full))[len(prompt_ids) :]
+    budget = max(max_len - len(response_ids), max_len // 2)
+    prompt_ids = prompt_ids[-budget:]
+    response_ids = response_ids[: max_len - len(prompt_ids)]
+    ids = prompt_ids + response_ids
+    return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": [IGNORE] * len(prompt_ids) + response_ids}
+
+
+def encode_cls(tok: Any, text: str, label_id: int, max_len: int) -> Row:
+    enc = tok(text, truncation=True, max_length=max_len)
+    return {"input_ids": list(enc["input_ids"]), "attention_mask": list(enc["attention_mask"]), "labels": label_id}
+
+
+def encode_rows(tok: Any, rows: list[Row], task: str, max_len: int, labels: tuple[str, ...] | list[str]) -> list[Row]:
+    """Tokenize JSONL-shaped rows for ``task``; SFT rows left with no response token are dropped."""
+    if task == "seq-cls":
+        label2id = {name: i for i, name in enumerate(labels)}
+        return [encode_cls(tok, r["text"], label2id[str(r["label"])], max_len) for r in rows]
+    encoded = [encode_sft(tok, r["text"], r["response"], max_len) for r in rows]
+    return [r for r in encoded if any(v != IGNORE for v in r["labels"])]
+
+
+def make_collator(tok: Any, task: str) -> Any:
+    """transformers' padding collators: to the batch's longest row (a multiple of 8 on CUDA);
+    SFT labels are padded with -100 so padding never counts in the loss."""
+    from transformers import DataCollatorForSeq2Seq, DataCollatorWithPadding
+
+    multiple = 8 if torch.cuda.is_available() else None
+    if task == "seq-cls":
+        return DataCollatorWithPadding(tok, pad_to_multiple_of=multiple, return_tensors="pt")
+    return DataCollatorForSeq2Seq(tok, label_pad_token_id=IGNORE, pad_to_multiple_of=multiple, return_tensors="pt")
+
+
+# --- 3. metrics -------------------------------------------------------------------------
+
+
+def classification_metrics(pred: Any) -> dict[str, float]:
+    """Accuracy and macro F1 (scikit-learn) from an ``EvalPrediction``."""
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score
+
+    logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
+    y_pred, y_true = np.asarray(logits).argmax(-1), np.asarray(pred.label_ids)
+    accuracy, f1_macro = accuracy_score(y_true, y_pred), f1_score(y_true, y_pred, average="macro")
+    return {"accuracy": float(accuracy), "f1_macro": float(f1_macro)}
+
+
+def perplexity(eval_loss: float) -> float:
+    return math.exp(min(eval_loss, 50.0))  # capped: exp of a diverged loss is inf, not information
+
+
+# --- 4. trainer -------------------------------------------------------------------------
+
+
+def resolve_precision(name: str) -> str:
+    """"auto": bf16 on a CUDA GPU that supports it, fp16 on other CUDA GPUs, fp32 on CPU."""
+    if name != "auto":
+        return name
+    if not torch.cuda.is_available():
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def training_arguments(t: dict, output_dir: str, task: str, has_val: bool, precision: str) -> Any:
+    """TrainingArguments from the ``training`` part of config.json; ``precision`` is resolved."""
+    from transformers import TrainingArguments
+
+    fields = TrainingArguments.__dataclass_fields__
+    ckpt = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+    return TrainingArguments(
+        output_dir=output_dir, max_steps=t["max_steps"], per_device_train_batch_size=t["batch_size"],
+        per_device_eval_batch_size=t["batch_size"] * 2, gradient_accumulation_steps=t["grad_accum"],
+        learning_rate=t["learning_rate"], warmup_steps=min(t["warmup_steps"], t["max_steps"]),
+        weight_decay=t["weight_decay"], lr_scheduler_type="linear", logging_steps=1, logging_nan_inf_filter=False,
+        eval_strategy="steps" if has_val else "no", eval_steps=t["eval_every"],
+        # A validation point before the first step: the curve then shows how far the run moved.
+        eval_on_start=has_val and t["eval_every"] <= t["max_steps"],
+        save_strategy="no", report_to="none", disable_tqdm=True, seed=t["seed"], data_seed=t["seed"],
+        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not torch.cuda.is_available(),
+        remove_unused_columns=False, label_names=["labels"], prediction_loss_only=task == "causal-lm",
+        include_num_input_tokens_seen="non_padding", dataloader_num_workers=0, ddp_find_unused_parameters=False,
+        **{ckpt: t["gradient_checkpointing"]},
+    )  # fmt: skip
+
+
+def build_trainer(model: Any, tok: Any, args: Any, task: str, train_rows: list[Row], val_rows: list[Row]) -> Any:
+    """A ``Trainer`` over pre-tokenized rows (a plain list is a dataset: Trainer needs len and indexing)."""
+    from transformers import Trainer
+
+    return Trainer(
+        model=model, args=args, data_collator=make_collator(tok, task), train_dataset=train_rows,
+        eval_dataset=val_rows or None, compute_metrics=classification_metrics if task == "seq-cls" else None,
+    )  # fmt: skip
+
+
+# --- 5. the script ----------------------------------------------------------------------
+
+
+def read_jsonl(path: Path) -> list[Row]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="config.json")
+    ap.add_argument("--model", help="override the base model (a local folder or a Hub id)")
+    ap.add_argument("--output-dir", help="where the adapter is saved")
+    ap.add_argument("--max-steps", type=int, help="override the number of optimizer steps")
+    ap.add_argument("--trust-remote-code", action="store_true", help="let the model repository run its own code")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Train as config.json says; saves the adapter, tokenizer and log_history.json, prints the metrics."""
+    from peft import LoraConfig
+    from transformers import set_seed
+
+    args = _parse_args(argv)
+    cfg_path = Path(args.config)
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    here, t, task, labels = cfg_path.parent, dict(cfg["training"]), cfg["task"], tuple(cfg["labels"])
+    t["max_steps"] = args.max_steps or t["max_steps"]
+    model_ref = args.model or cfg["model"]
+    out = Path(args.output_dir or here / cfg.get("output_dir", "lora-adapter"))
+    tok = load_tokenizer(model_ref, trust_remote_code=args.trust_remote_code)
+    train_rows = encode_rows(tok, read_jsonl(here / cfg["train_file"]), task, t["max_seq_len"], labels)
+    val_file = cfg.get("val_file")
+    val_rows = encode_rows(tok, read_jsonl(here / val_file), task, t["max_seq_len"], labels) if val_file else []
+    set_seed(t["seed"])
+    model = load_model(model_ref, task, labels, tok.pad_token_id, trust_remote_code=args.trust_remote_code)
+    model = wrap_model(model, LoraConfig(**cfg["lora"]), t["gradient_checkpointing"])
+    model.print_trainable_parameters()
+    targs = training_arguments(t, str(out / "checkpoints"), task, bool(val_rows), resolve_precision(t["precision"]))
+    trainer = build_trainer(model, tok, targs, task, train_rows, val_rows)
+    trainer.train()
+    metrics = {k: float(v) for k, v in trainer.evaluate().items()} if val_rows else {}
+    if "eval_loss" in metrics and task == "causal-lm":
+        metrics["perplexity"] = perplexity(metrics["eval_loss"])
+    trainer.save_model(str(out))
+    if trainer.is_world_process_zero():
+        tok.save_pretrained(str(out))
+        (out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1), encoding="utf-8")
+        print(json.dumps({"output_dir": str(out), **metrics}))
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
