@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data.datasets import TextDataset, load_bundled, sample  # noqa: E402
 from core.models.spec import ModelSpec  # noqa: E402
@@ -139,7 +136,7 @@ def trl_sft(folder: str, plan: LoraPlan, data: TextDataset, settings: TrainSetti
     from transformers import set_seed
     from trl import SFTConfig, SFTTrainer
 
-    from core.models.loader import load_model, load_tokenizer
+    from core.training.loader import load_model, load_tokenizer
 
     tok = load_tokenizer(folder)
     rows = [

@@ -20,11 +20,11 @@ from core.adapters.zip_io import check_zip, safe_extract
 from core.data.datasets import TextDataset, load_bundled, sample
 from core.errors import LensError
 from core.models.embedded import weights_folder
-from core.models.loader import WeightsSource
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training.engine import TrainResult
 from core.training.jobs import JobManager
+from core.training.loader import WeightsSource
 from core.training.settings import TrainSettings
 
 OWNER = "owner-1"

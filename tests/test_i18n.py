@@ -209,8 +209,8 @@ def _fake_runner(spec, plan, train, val, settings, workdir, state):
     import torch
     from safetensors.torch import save_file
 
-    from core.models.loader import EMBEDDED_HUB_IDS, WeightsSource
     from core.training.engine import TrainResult
+    from core.training.loader import EMBEDDED_HUB_IDS, WeightsSource
 
     state.start(settings.max_steps)
     state.step(1, 100)

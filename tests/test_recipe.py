@@ -20,11 +20,11 @@ from core.adapters.export import training_bundle_zip
 from core.adapters.zip_io import safe_extract
 from core.data.datasets import eval_subset, load_bundled, sample, train_val_split
 from core.models.embedded import weights_folder
-from core.models.loader import load_tokenizer
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training import recipe
 from core.training.engine import fit, prepare
+from core.training.loader import load_tokenizer
 from core.training.run_state import RunState
 from core.training.settings import TrainSettings
 

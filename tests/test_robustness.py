@@ -32,11 +32,11 @@ import core.training.jobs
 from core.data.datasets import Example, TextDataset
 from core.errors import LensError
 from core.i18n import t
-from core.models.loader import EMBEDDED_HUB_IDS, WeightsSource
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training.engine import TrainResult, run_training, save_adapter
 from core.training.jobs import JobManager
+from core.training.loader import EMBEDDED_HUB_IDS, WeightsSource
 from core.training.run_state import RunState
 from core.training.settings import TrainSettings
 from tests.zips import zip_of
@@ -619,7 +619,7 @@ def test_inspecting_a_bf16_model_never_touches_torchs_global_dtype(monkeypatch):
 def test_training_loads_weights_in_fp32(monkeypatch):
     import transformers
 
-    from core.models.loader import load_model
+    from core.training.loader import load_model
 
     seen = []
 

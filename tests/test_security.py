@@ -184,7 +184,7 @@ def test_training_and_adapter_loaders_pass_the_same_switch(monkeypatch, tmp_path
     import transformers
 
     from core.adapters import load as adapter_io
-    from core.models import loader as train_model
+    from core.training import loader as train_model
 
     seen = []
 
@@ -373,8 +373,8 @@ def test_token_for_a_hub_dataset_is_never_logged(all_logs, capfd):
 
 @pytest.fixture()
 def done_job(tmp_path):
-    from core.models.loader import EMBEDDED_HUB_IDS, WeightsSource
     from core.training.engine import TrainResult
+    from core.training.loader import EMBEDDED_HUB_IDS, WeightsSource
 
     adapter = tmp_path / "adapter"
     adapter.mkdir()

@@ -15,12 +15,12 @@ import torch
 from core.data.datasets import TextDataset, load_bundled, sample
 from core.errors import LensError
 from core.i18n import t
-from core.models.loader import load_tokenizer
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training.encode import IGNORE, encode, encode_sft
 from core.training.engine import fit, prepare
 from core.training.jobs import JobManager
+from core.training.loader import load_tokenizer
 from core.training.playground import classify_side_by_side, generate_side_by_side
 from core.training.recipe import make_collator
 from core.training.run_state import RunState, smoothed
@@ -456,7 +456,7 @@ def _tiny_folder(kind: str, folder: Path) -> tuple[ModelSpec, LoraPlan, TextData
 def test_other_architectures_train_and_reload_identically(kind, tmp_path):
     from peft import PeftModel
 
-    from core.models.loader import load_model
+    from core.training.loader import load_model
 
     spec, plan, data = _tiny_folder(kind, tmp_path / "model")
     settings = TrainSettings.for_task(plan.task, max_steps=3, batch_size=4, max_seq_len=48, learning_rate=1e-2)

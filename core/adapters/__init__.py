@@ -1,1 +1,1 @@
-"""Adapters: zip I/O, model card, export, loading an uploaded adapter."""
+"""Adapters after training: the one safe zip reader, export (zip, merged model, script, Hub push), loading an uploaded adapter."""

@@ -1,1 +1,1 @@
-"""Where a model comes from: spec, catalog, embedded weights, Hub, meta build, the one loader."""
+"""Where a model comes from: spec and task vocabulary, catalog, embedded weights, the Hub helper, configs, the meta build."""

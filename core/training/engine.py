@@ -19,12 +19,12 @@ import torch
 from core.atomic import write_folder
 from core.data.datasets import TextDataset, eval_subset, train_val_split
 from core.errors import LensError
-from core.models.loader import WeightsSource, count_params, load_model, load_tokenizer, weights_source
 from core.models.spec import TRAINABLE_TASKS, ModelSpec
 from core.planning.plan import LoraPlan, to_lora_config
 from core.training import recipe
 from core.training.callback import ProgressCallback
 from core.training.encode import encode, label_names
+from core.training.loader import WeightsSource, count_params, load_model, load_tokenizer, weights_source
 from core.training.run_state import FINAL_METRICS, RunState
 from core.training.settings import TrainSettings, resolve_precision, validate_settings
 
@@ -197,7 +197,7 @@ def fit(session: TrainSession, workdir: Path, state: RunState) -> TrainResult | 
 
 def save_adapter(result: TrainResult, target: Path) -> Path:
     """Write adapter weights + config, README.md and training_settings.json atomically."""
-    from core.adapters.model_card import model_card, training_settings_json
+    from core.training.model_card import model_card, training_settings_json
 
     def save(folder: Path) -> None:
         result.model.save_pretrained(str(folder), safe_serialization=True)

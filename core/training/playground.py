@@ -10,9 +10,9 @@ from typing import Any
 import torch
 
 from core.errors import LensError
-from core.models.loader import load_model
 from core.training.encode import prompt_text
 from core.training.engine import TrainResult
+from core.training.loader import load_model
 
 MAX_NEW_TOKENS = 256
 MAX_INPUT_CHARS = 4000
