@@ -50,7 +50,7 @@ STRINGS = {
         "A dataset name can have at most {max} characters.",
         "데이터셋 이름은 최대 {max}자입니다.",
     ),
-    "workspace.bad_language": ("Unknown language “{lang}”.", "알 수 없는 언어 “{lang}”입니다."),
+    "workspace.bad_language": ("Unknown language “{code}”.", "알 수 없는 언어 “{code}”입니다."),
     "workspace.bad_setting_key": (
         "A setting id must be 1–{max} characters of letters, digits, dots, dashes or underscores.",
         "설정 ID는 영문자, 숫자, 점, 대시, 밑줄로 된 1–{max}자여야 합니다.",

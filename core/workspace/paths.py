@@ -41,12 +41,13 @@ def is_inside(root: Path, path: Path) -> bool:
 
 
 def remove_folder(root: Path, path: Path) -> bool:
-    """Delete ``path`` only when it is inside ``root``; a symlink is unlinked, never followed."""
-    if path.is_symlink():
-        if is_inside(root, path.parent):
-            path.unlink()
-            return True
-        return False
+    """Delete ``path`` (a folder or a stray file) only when it is inside ``root``; a symlink is
+    unlinked, never followed, so a link planted in a visitor's folder cannot reach outside."""
+    if path.is_symlink() or path.is_file():
+        if not is_inside(root, path.parent) and path.parent.resolve() != root.resolve():
+            return False
+        path.unlink(missing_ok=True)
+        return True
     if not path.exists() or not is_inside(root, path):
         return False
     shutil.rmtree(path, ignore_errors=True)
