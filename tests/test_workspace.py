@@ -1,5 +1,4 @@
-"""The workspace: names, ids, the SQLite store (round trips, restarts, isolation, migration,
-concurrency, bounds) and disk housekeeping on real temporary folders."""
+"""The workspace: names, ids, the SQLite store, bounds, and housekeeping on real temporary folders."""
 
 from __future__ import annotations
 
@@ -277,6 +276,28 @@ def test_a_newer_schema_is_refused_not_clobbered(tmp_path):
     with pytest.raises(LensError) as info:
         WorkspaceStore(path)
     assert info.value.key == "workspace.corrupt"
+
+
+def test_a_file_that_is_not_a_database_is_a_lens_error(tmp_path):
+    path = tmp_path / "ws.sqlite3"
+    path.write_bytes(b"not a database, just bytes " * 100)
+    with pytest.raises(LensError) as info:
+        WorkspaceStore(path)
+    assert info.value.key == "workspace.corrupt"
+
+
+def test_a_full_disk_is_a_lens_error_and_nothing_half_written(store):
+    vid = new_visitor_id()
+    store.save_plan(vid, SavedPlan("p", SPEC, QV))
+    before = store.load(vid)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages + 1}")  # the file may not grow: SQLITE_FULL
+    with pytest.raises(LensError) as info:
+        store.set_preferences(vid, settings={f"k{i}": "x" * 100 for i in range(400)})
+    assert info.value.key == "workspace.write_failed"
+    assert store.load(vid) == before
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+    assert store.set_preferences(vid, language="ko").language == "ko"
 
 
 def test_a_row_that_no_longer_parses_is_skipped(store):

@@ -59,6 +59,10 @@ STRINGS = {
         "The saved workspace could not be read ({detail}).",
         "저장된 작업 공간을 읽을 수 없습니다({detail}).",
     ),
+    "workspace.write_failed": (
+        "Your change could not be saved ({detail}). Nothing was changed; try again.",
+        "변경 내용을 저장하지 못했습니다({detail}). 아무것도 바뀌지 않았으니 다시 시도하세요.",
+    ),
     "workspace.bad_env": (
         "The setting {name}={value} is not a positive number.",
         "설정 {name}={value}은(는) 양수가 아닙니다.",

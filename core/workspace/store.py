@@ -53,10 +53,17 @@ class WorkspaceStore:
         self._clock = clock
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._write() as db:
-            migrate(db)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self._write() as db:
+                migrate(db)
+        except sqlite3.DatabaseError as exc:  # not a database, or damaged
+            self._db.close()
+            raise LensError("workspace.corrupt", detail=str(exc)[:200]) from exc
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -70,23 +77,31 @@ class WorkspaceStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; a full disk, a lock held too long or a damaged file is a LensError."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:  # OperationalError (full, locked) included
+                raise LensError("workspace.write_failed", detail=str(exc)[:200]) from exc
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN")
             try:
-                yield self._db
-            finally:
-                self._db.execute("COMMIT")
+                self._db.execute("BEGIN")
+                try:
+                    yield self._db
+                finally:
+                    self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise LensError("workspace.corrupt", detail=str(exc)[:200]) from exc
 
     def _touch(self, db: sqlite3.Connection, key: str) -> float:
         now = self._clock()
