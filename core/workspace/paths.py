@@ -25,6 +25,11 @@ def data_root() -> Path:
     return cache_root() / "workspace"
 
 
+def db_path() -> Path:
+    """The one workspace database file, at the top of the data root."""
+    return data_root() / DB_NAME
+
+
 def visitor_dir(root: Path, key: str) -> Path:
     """``<root>/visitors/<key>``: everything one visitor's runs and uploads write."""
     return root / VISITORS / key

@@ -20,7 +20,7 @@ from core.workspace import limits
 from core.workspace.identity import visitor_key
 from core.workspace.model import Preferences, RunRecord, SavedPlan, Workspace
 from core.workspace.naming import unique_name
-from core.workspace.paths import DB_NAME, data_root, is_inside, remove_folder, run_dir, visitor_dir
+from core.workspace.paths import db_path, is_inside, remove_folder, run_dir, visitor_dir
 from core.workspace.records import parse_plan, parse_prefs, parse_run
 from core.workspace.schema import migrate
 
@@ -39,15 +39,11 @@ class SaveOutcome:
         return self.status != "exists"
 
 
-def default_store_path() -> Path:
-    return data_root() / DB_NAME
-
-
 class WorkspaceStore:
     """Thread-safe: one connection behind a lock (writes are tiny); other processes wait on SQLite's lock."""
 
     def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path) if path else default_store_path()
+        self.path = Path(path) if path else db_path()
         self.root = self.path.parent
         self.root.mkdir(parents=True, exist_ok=True)
         self._clock = clock
