@@ -29,8 +29,8 @@ STRINGS = {
     ),
     "workspace.no_run": ("There is no run #{number}.", "#{number} 실행이 없습니다."),
     "workspace.run_active": (
-        "Run #{number} is still {status}; stop it before deleting it.",
-        "#{number} 실행이 아직 {status} 상태입니다. 삭제하기 전에 중지하세요.",
+        "Run #{number} is still queued or training; stop it before deleting it.",
+        "#{number} 실행이 아직 대기 중이거나 학습 중입니다. 삭제하기 전에 중지하세요.",
     ),
     "workspace.bad_status": ("Unknown run status “{status}”.", "알 수 없는 실행 상태 “{status}”입니다."),
     "workspace.prefs_too_big": (

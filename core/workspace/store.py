@@ -84,7 +84,9 @@ class WorkspaceStore:
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
                     raise
-            except sqlite3.DatabaseError as exc:  # OperationalError (full, locked) included
+            except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+                raise  # our bug, not the disk: keep the traceback
+            except sqlite3.DatabaseError as exc:  # OperationalError (full, locked, read-only) included
                 raise LensError("workspace.write_failed", detail=str(exc)[:200]) from exc
 
     @contextmanager
@@ -241,7 +243,7 @@ class WorkspaceStore:
             except LensError:
                 return False
             if not record.finished and not force:
-                raise LensError("workspace.run_active", number=number, status=record.status)
+                raise LensError("workspace.run_active", number=number)
             db.execute("DELETE FROM runs WHERE visitor = ? AND number = ?", (key, number))
         folder = Path(record.folder)
         if record.folder and is_inside(self.root, folder):
