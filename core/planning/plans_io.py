@@ -13,6 +13,8 @@ FORMAT = "lora-lens-plans"
 VERSION = 1
 MAX_BYTES = 1 << 20
 MAX_PLANS = 50
+MAX_NAME = 80
+MAX_REF = 300
 
 
 @dataclass(frozen=True)
@@ -22,15 +24,29 @@ class SavedPlan:
     plan: LoraPlan
 
 
+def spec_to_json(spec: ModelSpec) -> dict:
+    return {"source": spec.source, "ref": spec.ref, "task": spec.task, "num_labels": spec.num_labels}
+
+
+def spec_from_json(model: object) -> ModelSpec:
+    """The inverse of ``spec_to_json``; a ``ValueError`` names the bad field."""
+    if not isinstance(model, dict) or model.get("source") not in SOURCES or not isinstance(model.get("ref"), str):
+        raise ValueError("model")
+    task = model.get("task")
+    if task is not None and task not in TASKS:
+        raise ValueError("task")
+    num_labels = model.get("num_labels", 2)
+    if not isinstance(num_labels, int) or not 1 <= num_labels <= 10_000:
+        raise ValueError("num_labels")
+    return ModelSpec(model["source"], model["ref"][:MAX_REF], task, num_labels)
+
+
+def saved_plan_to_json(p: SavedPlan) -> dict:
+    return {"name": p.name, "model": spec_to_json(p.model), "plan": p.plan.to_json()}
+
+
 def export_plans(plans: list[SavedPlan]) -> str:
-    items = [
-        {
-            "name": p.name,
-            "model": {"source": p.model.source, "ref": p.model.ref, "task": p.model.task, "num_labels": p.model.num_labels},
-            "plan": p.plan.to_json(),
-        }
-        for p in plans
-    ]
+    items = [saved_plan_to_json(p) for p in plans]
     return json.dumps({"format": FORMAT, "version": VERSION, "plans": items}, ensure_ascii=False, indent=2)
 
 
@@ -51,24 +67,19 @@ def import_plans(data: bytes) -> list[SavedPlan]:
         raise LensError("plans.empty")
     if len(items) > MAX_PLANS:
         raise LensError("plans.too_many", n=MAX_PLANS)
-    return [_one(i, item) for i, item in enumerate(items, start=1)]
+    return [parse_saved_plan(item, i) for i, item in enumerate(items, start=1)]
 
 
-def _one(index: int, item: object) -> SavedPlan:
+def parse_saved_plan(item: object, index: int = 1) -> SavedPlan:
+    """One plan in ``saved_plan_to_json`` form; LensError names its index and the bad field."""
     if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
         raise LensError("plans.bad_item", index=index, detail="name")
-    model = item.get("model")
-    if not isinstance(model, dict) or model.get("source") not in SOURCES or not isinstance(model.get("ref"), str):
-        raise LensError("plans.bad_item", index=index, detail="model")
-    task = model.get("task")
-    if task is not None and task not in TASKS:
-        raise LensError("plans.bad_item", index=index, detail="task")
-    num_labels = model.get("num_labels", 2)
-    if not isinstance(num_labels, int) or not 1 <= num_labels <= 10_000:
-        raise LensError("plans.bad_item", index=index, detail="num_labels")
+    try:
+        spec = spec_from_json(item.get("model"))
+    except ValueError as exc:
+        raise LensError("plans.bad_item", index=index, detail=str(exc)) from exc
     try:
         plan = LoraPlan.from_json(item.get("plan"))
     except LensError as exc:
         raise LensError("plans.bad_item", index=index, detail=exc.message("en")) from exc
-    spec = ModelSpec(model["source"], model["ref"][:300], task, num_labels)
-    return SavedPlan(item["name"].strip()[:80], spec, plan)
+    return SavedPlan(item["name"].strip()[:MAX_NAME], spec, plan)

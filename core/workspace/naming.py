@@ -1,0 +1,79 @@
+"""Default plan names that follow the plan, and "keep both" names that never clash."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+
+from core.i18n import t
+from core.planning.plan import LoraPlan
+from core.planning.plans_io import MAX_NAME
+
+# Presets whose name says more than their member list once the list is long.
+NAMED_PRESETS: tuple[str, ...] = ("qv", "attention", "mlp")
+MAX_LISTED = 3  # target names listed before the preset name (or "+N more") takes over
+_SUFFIX = re.compile(r"^(?P<base>.*) \((?P<n>[0-9]+)\)$", re.S)
+
+
+def default_plan_name(plan: LoraPlan, preset: str | None = None, num_blocks: int | None = None, lang: str = "en") -> str:
+    """E.g. ``q_proj+v_proj r=8 α=16``, ``all-linear r=16 α=32 blocks 0–11``.
+
+    α is always shown, even at the common 2r: a name that hides it would make two plans that
+    differ only in α look the same. A regex (and ``all-linear``) is shown verbatim, never escaped.
+    rsLoRA/DoRA are named because they change what α means and what is trained. Blocks are shown
+    when ``plan.layers`` is a subset (all of ``num_blocks`` counts as no subset).
+    """
+    parts = [_targets(plan, preset, lang), f"r={plan.r}", f"α={_number(plan.lora_alpha)}"]
+    if plan.use_rslora:
+        parts.append("rsLoRA")
+    if plan.use_dora:
+        parts.append("DoRA")
+    layers = sorted(set(plan.layers))
+    if layers and (num_blocks is None or layers != list(range(num_blocks))):
+        parts.append(t("workspace.name_blocks", lang, blocks=_ranges(layers)))
+    tail = " " + " ".join(parts[1:])
+    head = parts[0]
+    if len(head) + len(tail) > MAX_NAME:  # only a very long regex gets here
+        head = head[: max(1, MAX_NAME - len(tail) - 1)] + "…"
+    return (head + tail)[:MAX_NAME]
+
+
+def unique_name(name: str, existing: Collection[str] | Iterable[str]) -> str:
+    """``name`` when free; else ``name (2)``, ``name (3)``, ... (a ``(k)`` already there counts up)."""
+    taken = set(existing)
+    if name not in taken:
+        return name
+    match = _SUFFIX.match(name)
+    base, n = (match["base"], int(match["n"]) + 1) if match else (name, 2)
+    while True:
+        suffix = f" ({n})"
+        candidate = base[: MAX_NAME - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+def _targets(plan: LoraPlan, preset: str | None, lang: str) -> str:
+    if plan.target_regex:
+        return plan.target_regex
+    names = sorted(plan.targets)
+    if len(names) <= MAX_LISTED:
+        return "+".join(names)
+    if preset in NAMED_PRESETS:
+        return preset
+    return "+".join(names[:MAX_LISTED]) + " " + t("workspace.name_more", lang, n=len(names) - MAX_LISTED)
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _ranges(layers: list[int]) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` -> ``0–2,5,7–8``."""
+    spans: list[list[int]] = []
+    for i in layers:
+        if spans and i == spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    return ",".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
