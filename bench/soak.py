@@ -44,7 +44,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 import core.training.jobs  # noqa: E402
 from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
 from core.anatomy.presets import preset_targets  # noqa: E402
-from core.data.datasets import load_bundled, sample  # noqa: E402
+from core.data.bundled import load_bundled  # noqa: E402
+from core.data.splits import sample  # noqa: E402
 from core.i18n import human_count, t  # noqa: E402
 from core.models.sources import ModelSpec, build_meta_model, load_config  # noqa: E402
 from core.planning.budget import compute_budget  # noqa: E402

@@ -23,7 +23,9 @@ from core.analysis.embeddings import (
     separation_scores,
 )
 from core.charts.embeddings import scatter_pair, truncate
-from core.data.datasets import TextDataset, load_bundled, sample, train_val_split
+from core.data.bundled import load_bundled
+from core.data.dataset import TextDataset
+from core.data.splits import sample, train_val_split
 from core.errors import LensError
 from core.i18n import t
 from core.models.embedded import weights_folder

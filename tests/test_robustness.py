@@ -29,7 +29,7 @@ from streamlit.testing.v1 import AppTest
 
 import core.training.engine
 import core.training.jobs
-from core.data.datasets import Example, TextDataset
+from core.data.dataset import Example, TextDataset
 from core.errors import LensError
 from core.i18n import t
 from core.models.loader import EMBEDDED_HUB_IDS, WeightsSource

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.data.datasets import Example, TextDataset, load_bundled, sample
+from core.data.bundled import load_bundled
+from core.data.dataset import Example, TextDataset
+from core.data.splits import sample
 from core.errors import LensError
 from core.i18n import t
 from core.models.loader import load_tokenizer

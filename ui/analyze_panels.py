@@ -9,7 +9,8 @@ from core.analysis.delta import delta_from_peft, to_frame
 from core.analysis.embeddings import compare_scores, embed_before_after, pick_sample, project
 from core.charts.delta import effective_rank_figure, ratio_heatmap, spectrum_figure
 from core.charts.embeddings import scatter_pair
-from core.data.datasets import BUNDLED, TextDataset, load_bundled
+from core.data.bundled import BUNDLED, load_bundled
+from core.data.dataset import TextDataset
 from ui.state import lang, tr
 from ui.widgets import guarded
 

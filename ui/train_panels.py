@@ -6,7 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.data.datasets import BUNDLED, TextDataset, bundled_for, load_bundled, train_val_split
+from core.data.bundled import BUNDLED, bundled_for, load_bundled
+from core.data.dataset import TextDataset
+from core.data.splits import train_val_split
 from core.training.run_state import RunSnapshot, smoothed
 from ui.state import lang, tr
 from ui.widgets import guarded
@@ -32,7 +34,7 @@ def _bundled(name: str, task: str) -> TextDataset:
 
 
 def _uploaded(task: str) -> TextDataset | None:
-    from core.data.datasets import parse_upload
+    from core.data.upload import parse_upload
 
     upload = st.file_uploader(tr("trainpage.upload"), type=["csv", "json", "jsonl"], key="train.upload")
     if upload is None:
@@ -42,7 +44,7 @@ def _uploaded(task: str) -> TextDataset | None:
 
 
 def _hub(task: str) -> TextDataset | None:
-    from core.data.datasets import load_hub_dataset
+    from core.data.hub import load_hub_dataset
     from ui.state import token
 
     repo = st.text_input(tr("trainpage.data_hub"), key="train.hub_data", persist_state="session", placeholder="owner/name")
@@ -53,7 +55,7 @@ def _hub(task: str) -> TextDataset | None:
 
 
 def _map_columns(frame: pd.DataFrame, task: str, name: str) -> TextDataset | None:
-    from core.data.datasets import dataset_from_frame
+    from core.data.upload import dataset_from_frame
 
     cols = list(frame.columns)
     c1, c2 = st.columns(2)

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.data.datasets import TextDataset, sample
+from core.data.dataset import TextDataset
+from core.data.splits import sample
 from core.errors import LensError
 
 POOLINGS: tuple[str, ...] = ("mean", "cls")

@@ -40,7 +40,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _dataset(name: str | None, task: str, args: argparse.Namespace) -> Any:
-    from core.data.datasets import BUNDLED, TASK_SEQ_CLS, load_bundled
+    from core.data.bundled import BUNDLED, load_bundled
+    from core.data.dataset import TASK_SEQ_CLS
     from core.data.upload import dataset_from_frame, parse_upload
 
     name = name or DEFAULT_DATA[task]

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from core.data.datasets import BUNDLED, TextDataset, load_bundled
+from core.data.bundled import BUNDLED, load_bundled
+from core.data.dataset import TextDataset
 from core.errors import LensError
 from core.models.loader import default_targets
 from core.models.sources import ModelSpec, build_meta_model, guess_spec, load_config

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from core.data.datasets import Example, TextDataset
+from core.data.dataset import Example, TextDataset
 from core.errors import LensError
 
 IGNORE = -100

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from core.atomic import write_folder
-from core.data.datasets import TextDataset, eval_subset, train_val_split
+from core.data.dataset import TextDataset
+from core.data.splits import eval_subset, train_val_split
 from core.errors import LensError
 from core.models.loader import WeightsSource, count_params, load_model, load_tokenizer, weights_source
 from core.models.spec import TRAINABLE_TASKS, ModelSpec
