@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from cachetools import LRUCache
 from peft import LoraConfig, TaskType, get_peft_model
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
@@ -14,7 +15,6 @@ from transformers.utils import logging as hf_logging
 from core.analysis import embeddings as emb
 from core.analysis.delta import delta_from_peft
 from core.analysis.embeddings import (
-    _LRU,
     compare_scores,
     embed,
     embed_before_after,
@@ -104,17 +104,37 @@ def test_cls_needs_an_encoder(fresh):
     assert err.value.key == "analysis.cls_needs_encoder"
 
 
-def test_cache_hits_and_keys(fresh):
+def test_cache_hits_keys_and_bound(fresh, monkeypatch):
     model, tokenizer = fresh
-    emb.clear_cache()
+    monkeypatch.setattr(emb, "_CACHE", LRUCache(maxsize=2))
     first = embed_before_after(model, tokenizer, TEXTS, model_id="minilm")
     assert embed_before_after(model, tokenizer, TEXTS, model_id="minilm") is first
     assert embed_before_after(model, tokenizer, TEXTS, model_id="minilm", layer=3) is not first
     assert embed_before_after(model, tokenizer, TEXTS[:4], model_id="minilm") is not first
-    lru = _LRU(2)
-    for i in range(3):
-        lru.put((i,), first)
-    assert len(lru) == 2 and lru.get((0,)) is None and lru.get((2,)) is first
+    assert len(emb._CACHE) == 2  # bounded: the first entry was evicted ...
+    assert embed_before_after(model, tokenizer, TEXTS, model_id="minilm") is not first  # ... and is computed again
+
+
+@pytest.mark.parametrize(("classes", "k", "seed"), [(2, 1, 0), (2, 3, 1), (2, 5, 2), (3, 1, 3), (2, 7, 4)])
+def test_knn_accuracy_is_sklearn_leave_one_out(classes, k, seed):
+    """Where no vote can tie, our score is scikit-learn's own leave-one-out k-NN accuracy."""
+    from sklearn.model_selection import LeaveOneOut, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(seed)
+    labels = np.array([f"c{i % classes}" for i in range(45)])
+    points = rng.normal(size=(45, 8)) + 1.5 * (np.arange(45) % classes)[:, None] * rng.normal(size=8)
+    expected = cross_val_score(KNeighborsClassifier(n_neighbors=k, metric="cosine"), points, labels, cv=LeaveOneOut())
+    assert separation_scores(points, labels, k).knn_accuracy == pytest.approx(expected.mean())
+
+
+def test_knn_tie_goes_to_the_nearest_voter():
+    """k=2, one vote each: the nearer voter decides, where scikit-learn would pick the first label ("a")."""
+    points = np.array([[1.0, 0.0], [1.0, 0.1], [1.0, -0.3], [0.0, 1.0], [-0.1, 1.0], [0.3, 1.0]])
+    labels = ["b", "b", "a", "a", "b", "a"]
+    # Nearest two by angle: 0 -> (1 b, 2 a) b right; 1 -> (0 b, 2 a) b right; 2 -> (0 b, 1 b) b wrong;
+    # 3 -> (4 b, 5 a) b wrong; 4 -> (3 a, 5 a) a wrong; 5 -> (3 a, 4 b) a right: 3 of 6.
+    assert separation_scores(points, labels, k=2).knn_accuracy == 0.5
 
 
 def test_sample_size_checks():
