@@ -22,9 +22,10 @@ from core.analysis.embeddings import (
     project,
     separation_scores,
 )
+from core.analysis.pipeline import EmbeddingOptions, embedding_report
 from core.charts.embeddings import scatter_pair, truncate
 from core.data.bundled import load_bundled
-from core.data.dataset import TextDataset
+from core.data.dataset import Example, TextDataset
 from core.data.splits import sample, train_val_split
 from core.errors import LensError
 from core.i18n import t
@@ -135,6 +136,26 @@ def test_knn_tie_goes_to_the_nearest_voter():
     # Nearest two by angle: 0 -> (1 b, 2 a) b right; 1 -> (0 b, 2 a) b right; 2 -> (0 b, 1 b) b wrong;
     # 3 -> (4 b, 5 a) b wrong; 4 -> (3 a, 5 a) a wrong; 5 -> (3 a, 4 b) a right: 3 of 6.
     assert separation_scores(points, labels, k=2).knn_accuracy == 0.5
+
+
+def test_pipeline_report_is_what_page_and_cli_show():
+    from sklearn.decomposition import PCA
+
+    torch.manual_seed(0)
+    folder = str(weights_folder("minilm"))
+    config = LoraConfig(r=4, target_modules=["query", "value"], task_type=TaskType.SEQ_CLS, init_lora_weights=False)
+    model = get_peft_model(AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2), config)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    ds = TextDataset("six", tuple(Example(text, label="pos" if i % 2 else "neg") for i, text in enumerate(TEXTS)))
+    report = embedding_report(model, tokenizer, ds, EmbeddingOptions(n=6, seed=1, method="pca"))
+    assert sorted(report.texts()) == sorted(TEXTS) and report.sample.name == "six"
+    assert not np.allclose(report.pair.before, report.pair.after)
+    for coords, side in zip(report.coords, (report.pair.before, report.pair.after), strict=True):
+        np.testing.assert_allclose(coords, PCA(n_components=2, random_state=1).fit_transform(side))
+    assert report.scores["after"] == separation_scores(report.pair.after, [ex.label for ex in report.sample])
+    unlabelled = TextDataset("bare", tuple(Example(text) for text in TEXTS))
+    bare = embedding_report(model, tokenizer, unlabelled, EmbeddingOptions(n=6))
+    assert bare.scores is None and bare.scores_error.key == "analysis.no_labels" and bare.coords is None
 
 
 def test_sample_size_checks():
