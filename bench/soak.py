@@ -42,7 +42,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import core.training.jobs  # noqa: E402
 from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
-from core.data.datasets import load_bundled, sample  # noqa: E402
+from core.data.bundled import load_bundled  # noqa: E402
+from core.data.splits import sample  # noqa: E402
 from core.i18n import human_count, t  # noqa: E402
 from core.models.meta import build_meta_model  # noqa: E402
 from core.models.sources import ModelSpec, load_config  # noqa: E402

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import torch
 
-from core.data.datasets import TextDataset, load_bundled, sample  # noqa: E402
+from core.data.bundled import load_bundled  # noqa: E402
+from core.data.dataset import TextDataset  # noqa: E402
+from core.data.splits import sample  # noqa: E402
 from core.models.spec import ModelSpec  # noqa: E402
 from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402
 from core.training.engine import fit, prepare  # noqa: E402

@@ -48,12 +48,6 @@ def pick_language(locale: str | None) -> str:
     return "ko" if locale and locale.lower().startswith("ko") else "en"
 
 
-def format_number(value: float, lang: str = DEFAULT_LANG, digits: int = 0) -> str:
-    """Group digits; Korean and English both use commas, but Korean large numbers read in 만/억."""
-    text = f"{value:,.{digits}f}"
-    return text
-
-
 def human_count(n: float, lang: str = DEFAULT_LANG) -> str:
     """Short parameter counts: 6.8M / 6.8B in English, 680만 / 68억 in Korean."""
     sign = "-" if n < 0 else ""

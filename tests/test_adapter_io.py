@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, GPT2Config, GPT2LMHeadModel
 from transformers.utils import logging as hf_logging
 
-from core.adapters import load as adapter_io
+from core.adapters import zip_io
 from core.adapters.load import load_adapter, read_adapter, read_adapter_folder, read_adapter_zip, resolve_base
 from core.analysis.delta import delta_from_peft
 from core.cli import analyze as cli_analyze
@@ -77,40 +77,63 @@ def test_each_caller_gets_its_own_folder(adapter_dir):
         assert one.folder != two.folder
 
 
-@pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "/etc/evil", "C:/evil.txt", "..\\evil.txt"])
+@pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "/etc/evil", "C:/evil.txt", "D:evil.txt", "..\\evil.txt"])
 def test_zip_paths_outside_the_folder_are_refused(adapter_dir, name):
     files = folder_files(adapter_dir) | {name: b"x"}
     with pytest.raises(LensError) as err:
         read_adapter_zip(zip_of(files))
-    assert key_of(err) == "analysis.zip_unsafe_path"
+    assert key_of(err) == "zip.unsafe_path"
 
 
 def test_zip_symlinks_are_refused(adapter_dir):
     with pytest.raises(LensError) as err:
         read_adapter_zip(zip_of(folder_files(adapter_dir), links=("adapter_model.bin",)))
-    assert key_of(err) == "analysis.zip_symlink"
+    assert key_of(err) == "zip.symlink"
 
 
 def test_zip_limits(adapter_dir, monkeypatch):
-    files = {f"junk/{i}.txt": b"" for i in range(adapter_io.MAX_FILES + 1)}
+    files = {f"junk/{i}.txt": b"" for i in range(zip_io.MAX_MEMBERS + 1)}
     with pytest.raises(LensError) as err:
         read_adapter_zip(zip_of(files))
-    assert key_of(err) == "analysis.zip_too_many_files"
+    assert key_of(err) == "zip.too_many_entries"
     with pytest.raises(LensError) as err:
         read_adapter_zip(zip_of(folder_files(adapter_dir)), max_bytes=1000)
-    assert key_of(err) == "analysis.zip_too_large"
-    monkeypatch.setattr(adapter_io, "MAX_UNCOMPRESSED_BYTES", 2**20)
+    assert key_of(err) == "zip.file_too_large"
+    monkeypatch.setattr(zip_io, "MAX_UNPACKED_BYTES", 2**20)
     bomb = zip_of(folder_files(adapter_dir) | {"zeros.bin": bytes(2 * 2**20)})
     assert len(bomb) < 2**20 // 4  # small on the wire, 2 MiB unpacked
     with pytest.raises(LensError) as err:
         read_adapter_zip(bomb)
-    assert key_of(err) == "analysis.zip_too_large_unpacked"
+    assert key_of(err) == "zip.too_large"
+
+
+def test_zip_inflate_ratio(adapter_dir):
+    bomb = zip_of(folder_files(adapter_dir) | {"zeros.bin": bytes(4 * 2**20)})  # ~1000x: deflate's ceiling
+    with pytest.raises(LensError) as err:
+        read_adapter_zip(bomb)
+    assert key_of(err) == "zip.ratio" and err.value.params["name"] == "zeros.bin"
+    noise = zip_of(folder_files(adapter_dir) | {"noise.bin": os.urandom(2 * 2**20)})  # big but incompressible
+    with read_adapter_zip(noise) as bundle:
+        assert sorted(os.listdir(bundle.folder)) == ["adapter_config.json", "adapter_model.safetensors"]
+
+
+def test_a_lying_header_cannot_overfill(adapter_dir, tmp_path):
+    """A member whose real content is longer than its header says is cut off at the header's size."""
+    data = bytearray(zip_of({"a.txt": b"x" * 1000}))
+    local = data.index(b"PK\x03\x04")
+    central = data.index(b"PK\x01\x02")
+    data[local + 22 : local + 26] = (10).to_bytes(4, "little")  # uncompressed size in the local header
+    data[central + 24 : central + 28] = (10).to_bytes(4, "little")  # and in the central directory
+    with pytest.raises(LensError) as err:
+        zip_io.safe_extract(bytes(data), tmp_path / "out")
+    assert key_of(err) in {"zip.too_large", "zip.bad_zip"}
+    assert not (tmp_path / "out" / "a.txt").exists() or (tmp_path / "out" / "a.txt").stat().st_size <= 10
 
 
 def test_not_a_zip_and_missing_parts(adapter_dir):
     with pytest.raises(LensError) as err:
         read_adapter_zip(b"PK\x03\x04 definitely not a zip")
-    assert key_of(err) == "analysis.bad_zip"
+    assert key_of(err) == "zip.bad_zip"
     files = folder_files(adapter_dir)
     with pytest.raises(LensError) as err:
         read_adapter_zip(zip_of({"adapter_model.safetensors": files["adapter_model.safetensors"]}))

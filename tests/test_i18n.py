@@ -25,7 +25,8 @@ from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
 import core.training.jobs
-from core.data.datasets import BUNDLED, Example, TextDataset
+from core.data.bundled import BUNDLED
+from core.data.dataset import Example, TextDataset
 from core.i18n import LANGS, human_count, t, table
 from core.models.spec import ModelSpec
 from core.planning.memory import COMPONENTS

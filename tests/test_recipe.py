@@ -18,7 +18,8 @@ import torch
 
 from core.adapters.export import training_bundle_zip
 from core.adapters.zip_io import safe_extract
-from core.data.datasets import eval_subset, load_bundled, sample, train_val_split
+from core.data.bundled import load_bundled
+from core.data.splits import eval_subset, sample, train_val_split
 from core.models.embedded import weights_folder
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan

@@ -29,7 +29,7 @@ from streamlit.testing.v1 import AppTest
 
 import core.training.engine
 import core.training.jobs
-from core.data.datasets import Example, TextDataset
+from core.data.dataset import Example, TextDataset
 from core.errors import LensError
 from core.i18n import t
 from core.models.spec import ModelSpec
@@ -386,15 +386,15 @@ PAGE_CASES = [
     PageCase("upload-single-class-for-classification", TR, "data.single_class",
              _upload("train.upload", "one.csv", CSV_ONE_CLASS, "text/csv", _train_upload("minilm"))),
     # Analyze: uploaded adapters
-    PageCase("adapter-zip-dotdot-path", AN, "analysis.zip_unsafe_path",
+    PageCase("adapter-zip-dotdot-path", AN, "zip.unsafe_path",
              _upload("analyze.upload", "a.zip", ZIPS["dotdot"], "application/zip", _analyze_upload)),
-    PageCase("adapter-zip-symlink", AN, "analysis.zip_symlink",
+    PageCase("adapter-zip-symlink", AN, "zip.symlink",
              _upload("analyze.upload", "a.zip", ZIPS["symlink"], "application/zip", _analyze_upload)),
     PageCase("adapter-prefix-tuning", AN, "analysis.not_lora",
              _upload("analyze.upload", "a.zip", ZIPS["prefix"], "application/zip", _analyze_upload)),
     PageCase("adapter-corrupted-safetensors", AN, "analysis.bad_safetensors",
              _upload("analyze.upload", "a.zip", ZIPS["corrupt"], "application/zip", _analyze_upload)),
-    PageCase("adapter-not-a-zip", AN, "analysis.bad_zip",
+    PageCase("adapter-not-a-zip", AN, "zip.bad_zip",
              _upload("analyze.upload", "a.zip", ZIPS["notzip"], "application/zip", _analyze_upload)),
 ]
 
@@ -517,11 +517,11 @@ CLI_CASES = [
     ("train-dropout-1.5", ["train", "smollm2", "--data", "chatterbot-en", "--dropout", "1.5", "--steps", "1"],
      "plan.bad_dropout"),
     ("train-steps-zero", ["train", "smollm2", "--data", "chatterbot-en", "--steps", "0"], "train.bad_setting"),
-    ("analyze-zip-dotdot", ["analyze", "{dotdot.zip}"], "analysis.zip_unsafe_path"),
-    ("analyze-zip-symlink", ["analyze", "{symlink.zip}"], "analysis.zip_symlink"),
+    ("analyze-zip-dotdot", ["analyze", "{dotdot.zip}"], "zip.unsafe_path"),
+    ("analyze-zip-symlink", ["analyze", "{symlink.zip}"], "zip.symlink"),
     ("analyze-prefix-tuning-folder", ["analyze", "{prefix_adapter}"], "analysis.not_lora"),
     ("analyze-corrupted-safetensors", ["analyze", "{corrupt.zip}"], "analysis.bad_safetensors"),
-    ("analyze-not-a-zip", ["analyze", "{notzip.zip}"], "analysis.bad_zip"),
+    ("analyze-not-a-zip", ["analyze", "{notzip.zip}"], "zip.bad_zip"),
     ("analyze-missing-folder", ["analyze", "{root}/nope"], "analysis.no_folder"),
 ]
 
@@ -557,7 +557,7 @@ def test_cli_in_a_real_process_prints_no_traceback(folders):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert len(proc.stderr.strip().splitlines()) == 1
-    _assert_message([proc.stderr], "analysis.zip_unsafe_path")
+    _assert_message([proc.stderr], "zip.unsafe_path")
 
 
 # --- the core API (what pages cannot even offer) -------------------------------------------------

@@ -20,7 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core.training.jobs
-from core.data.datasets import Example, TextDataset
+from core.data.dataset import Example, TextDataset
 from core.errors import LensError
 from core.i18n import t
 from core.models.sources import TRUST_REMOTE_CODE_ENV, ModelSpec, load_config, remote_code_allowed
@@ -360,7 +360,7 @@ def test_token_typed_on_the_inspect_page_is_never_logged_or_shown(all_logs, capf
 
 
 def test_token_for_a_hub_dataset_is_never_logged(all_logs, capfd):
-    from core.data.upload import _hub_error, load_hub_dataset
+    from core.data.hub import _hub_error, load_hub_dataset
 
     with pytest.raises(LensError) as info:
         load_hub_dataset("someone/some-data", token=TOKEN)

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.data.datasets import TextDataset, load_bundled, sample
+from core.data.bundled import load_bundled
+from core.data.dataset import TextDataset
+from core.data.splits import sample
 from core.errors import LensError
 from core.i18n import t
 from core.models.spec import ModelSpec

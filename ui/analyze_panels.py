@@ -5,11 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.analysis.delta import delta_from_peft, to_frame
-from core.analysis.embeddings import compare_scores, embed_before_after, pick_sample, project
+from core.analysis.delta import to_frame
+from core.analysis.embeddings import project
+from core.analysis.pipeline import EmbeddingOptions, EmbeddingReport, delta_rows, embedding_report
 from core.charts.delta import effective_rank_figure, ratio_heatmap, spectrum_figure
 from core.charts.embeddings import scatter_pair
-from core.data.datasets import BUNDLED, TextDataset, load_bundled
+from core.data.bundled import BUNDLED, load_bundled
+from core.data.dataset import TextDataset
 from ui.state import lang, tr
 from ui.widgets import guarded
 
@@ -24,7 +26,7 @@ def _html_button(fig, name: str, key: str) -> None:
 
 def render_delta(model, key: str) -> None:
     st.markdown(f"### {tr('analyzepage.delta')}")
-    rows = guarded(lambda: delta_from_peft(model))
+    rows = guarded(lambda: delta_rows(model))
     if not rows:
         return
     heat = ratio_heatmap(rows, lang())
@@ -73,27 +75,25 @@ def render_embeddings(model, tokenizer, ds: TextDataset, model_id: str, key: str
     pooling = c[5].selectbox(tr("analyzepage.pooling"), ("mean", "cls"), key=f"{key}.pool")
     if not st.toggle(tr("analyzepage.compute"), key=f"{key}.go"):
         return
+    options = EmbeddingOptions(int(n), int(seed), int(layer), pooling, method, float(perplexity))
     with st.spinner(tr("analyzepage.computing")):
-        out = guarded(lambda: _compute(model, tokenizer, ds, int(n), int(seed), int(layer), pooling, model_id,
-                                       method, float(perplexity)))
-    if out is None:
+        report = guarded(lambda: _report(model, tokenizer, ds, options, model_id))
+    if report is None:
         return
-    sample, pair, scores, coords = out
-    _render_scores(scores, key)
-    fig = scatter_pair(coords[0], coords[1], [e.text for e in sample.examples],
-                       [e.label or "-" for e in sample.examples], lang(), method)
+    _render_scores(report.scores, key)
+    sample = report.sample.examples
+    fig = scatter_pair(report.coords[0], report.coords[1], report.texts(), [e.label or "-" for e in sample], lang(),
+                       method)
     st.plotly_chart(fig, width="stretch", key=f"{key}.scatter")
     _html_button(fig, f"embeddings_{method}", f"{key}.scatter_html")
 
 
-def _compute(model, tokenizer, ds, n, seed, layer, pooling, model_id, method, perplexity):
-    sample = pick_sample(ds, n, seed)
-    texts = [e.text for e in sample.examples]
-    labels = [e.label or "-" for e in sample.examples]
-    pair = embed_before_after(model, tokenizer, texts, layer=layer, pooling=pooling, model_id=model_id)
-    scores = compare_scores(pair, labels)
-    coords = (_project(pair.before, method, perplexity, seed), _project(pair.after, method, perplexity, seed))
-    return sample, pair, scores, coords
+def _report(model, tokenizer, ds: TextDataset, options: EmbeddingOptions, model_id: str) -> EmbeddingReport:
+    """The shared pipeline; on this page a sample that cannot be scored is an error, shown by ``guarded``."""
+    report = embedding_report(model, tokenizer, ds, options, model_id=model_id, projector=_project)
+    if report.scores_error is not None:
+        raise report.scores_error
+    return report
 
 
 def _render_scores(scores: dict, key: str) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from core.data.datasets import BUNDLED, TextDataset, bundled_for, load_bundled, train_val_split
+from core.charts import train as charts
+from core.data.bundled import BUNDLED, bundled_for, load_bundled
+from core.data.dataset import TextDataset
+from core.data.splits import train_val_split
 from core.training.run_state import RunSnapshot, smoothed
 from ui.state import lang, tr
 from ui.widgets import guarded
@@ -32,7 +34,7 @@ def _bundled(name: str, task: str) -> TextDataset:
 
 
 def _uploaded(task: str) -> TextDataset | None:
-    from core.data.datasets import parse_upload
+    from core.data.upload import parse_upload
 
     upload = st.file_uploader(tr("trainpage.upload"), type=["csv", "json", "jsonl"], key="train.upload")
     if upload is None:
@@ -42,7 +44,7 @@ def _uploaded(task: str) -> TextDataset | None:
 
 
 def _hub(task: str) -> TextDataset | None:
-    from core.data.datasets import load_hub_dataset
+    from core.data.hub import load_hub_dataset
     from ui.state import token
 
     repo = st.text_input(tr("trainpage.data_hub"), key="train.hub_data", persist_state="session", placeholder="owner/name")
@@ -53,7 +55,7 @@ def _hub(task: str) -> TextDataset | None:
 
 
 def _map_columns(frame: pd.DataFrame, task: str, name: str) -> TextDataset | None:
-    from core.data.datasets import dataset_from_frame
+    from core.data.upload import dataset_from_frame
 
     cols = list(frame.columns)
     c1, c2 = st.columns(2)
@@ -76,22 +78,6 @@ def render_preview(ds: TextDataset, val_fraction: float, seed: int) -> tuple[Tex
     return train, val
 
 
-def loss_figure(snap: RunSnapshot) -> go.Figure:
-    fig = go.Figure()
-    if snap.losses:
-        steps, losses = [p["step"] for p in snap.losses], [p["loss"] for p in snap.losses]
-        fig.add_scatter(x=steps, y=losses, mode="lines+markers", name=tr("trainpage.loss"), opacity=0.35,
-                        line={"color": "#4C8BF5", "width": 1}, marker={"size": 4})
-        fig.add_scatter(x=steps, y=smoothed(losses), mode="lines", name=tr("trainpage.loss_smoothed"),
-                        line={"color": "#4C8BF5", "width": 3})
-    if snap.evals:
-        fig.add_scatter(x=[p["step"] for p in snap.evals], y=[p["eval_loss"] for p in snap.evals], mode="lines+markers",
-                        name=tr("trainpage.eval_loss"), line={"color": "#F28E2B", "dash": "dash"})
-    fig.update_layout(xaxis_title="step", yaxis_title=tr("trainpage.chart_loss"), height=320,
-                      margin={"t": 20, "b": 40, "l": 50, "r": 10}, xaxis={"range": [0, max(snap.total_steps, 1)]})
-    return fig
-
-
 def _eta(seconds: float | None) -> str:
     if seconds is None:
         return "…"
@@ -110,7 +96,10 @@ def render_snapshot(snap: RunSnapshot, queue_pos: int | None, key: str) -> None:
     m2.metric(tr("trainpage.lr_now"), f"{last['lr']:.2e}" if last else "-")
     m3.metric(tr("trainpage.tokens_s"), f"{snap.tokens_per_s:,.0f}" if snap.tokens_per_s else "-")
     m4.metric(tr("trainpage.gpu_mem"), f"{snap.gpu_mem_bytes / 2**30:.2f} GiB" if snap.gpu_mem_bytes else "-")
-    st.plotly_chart(loss_figure(snap), width="stretch", key=f"{key}.loss")
+    steps, losses = [p["step"] for p in snap.losses], [p["loss"] for p in snap.losses]
+    fig = charts.loss_figure(steps, losses, smoothed(losses), [p["step"] for p in snap.evals],
+                             [p["eval_loss"] for p in snap.evals], snap.total_steps, lang())
+    st.plotly_chart(fig, width="stretch", key=f"{key}.loss")
     if snap.status == "done":
         st.success(tr("trainpage.done", steps=snap.step, secs=snap.elapsed_s))
     elif snap.status == "stopped":

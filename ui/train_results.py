@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.adapters.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip
+from core.charts.train import label_probability_figure
 from core.training.playground import classify_side_by_side, generate_side_by_side
-from ui.state import tr
+from ui.state import lang, tr
 from ui.widgets import guarded
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -53,11 +53,8 @@ def render_label_scores(scores) -> None:
     for col, name, attr in ((c1, base, "base"), (c2, adapted, "adapted")):
         top = max(scores, key=lambda s: getattr(s, attr))
         col.metric(tr("trainpage.predicted", model=name), f"{top.label} · {getattr(top, attr):.2%}")
-    fig = go.Figure()
-    fig.add_bar(x=[s.label for s in scores], y=[s.base for s in scores], name=base, marker_color="#9AA0A6")
-    fig.add_bar(x=[s.label for s in scores], y=[s.adapted for s in scores], name=adapted, marker_color="#4C8BF5")
-    fig.update_layout(barmode="group", height=280, yaxis={"range": [0, 1], "tickformat": ".0%"},
-                      yaxis_title=tr("trainpage.probability"), margin={"t": 20, "b": 40, "l": 50, "r": 10})
+    fig = label_probability_figure([s.label for s in scores], [s.base for s in scores], [s.adapted for s in scores],
+                                   lang())
     st.plotly_chart(fig, width="stretch")
     frame = pd.DataFrame([{tr("trainpage.label"): s.label, base: s.base, adapted: s.adapted} for s in scores])
     st.dataframe(frame, hide_index=True, width="stretch",

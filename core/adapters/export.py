@@ -11,7 +11,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from core.data.datasets import TextDataset, eval_subset, train_val_split
+from core.data.dataset import TextDataset
+from core.data.splits import eval_subset, train_val_split
 from core.errors import LensError
 from core.planning.plan import to_lora_config
 from core.training import recipe

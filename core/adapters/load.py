@@ -1,39 +1,33 @@
 """Read an uploaded LoRA adapter (zip bytes or a folder) safely, and attach it to its base.
 
-Every input is hostile: the zip's size, entry count and declared uncompressed
-size are capped before anything is written; entries with ``..``, absolute paths,
-drive letters or symlinks are refused; only ``adapter_config.json`` and the
-weights file are extracted, flat, into a fresh per-caller temp dir. Weights are
-read with safetensors; a ``.bin`` only through ``torch.load(weights_only=True)``.
-The base model must be one we can load (the embedded models) and every tensor
-must fit it, otherwise ``analysis.wrong_base``.
+Every input is hostile: zips go through ``core.adapters.zip_io`` (size, members,
+inflate ratio, ``..``/absolute paths, drive letters, symlinks), and only
+``adapter_config.json`` and the weights file are extracted, flat, into a fresh
+per-caller temp dir. Weights are read with safetensors; a ``.bin`` only through
+``torch.load(weights_only=True)``. The base model must be one we can load (the
+embedded models) and every tensor must fit it, otherwise ``analysis.wrong_base``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path, PurePosixPath
 from typing import Any, Self
 
 import torch
 from torch import nn
 
+from core.adapters import zip_io
 from core.analysis.delta import PEFT_PREFIX, factors_for_module, split_key
 from core.errors import LensError
 from core.i18n import human_bytes
 from core.models import embedded
 from core.models.spec import PEFT_TASK_TYPES
 
-MAX_ZIP_BYTES = 200 * 2**20
-MAX_UNCOMPRESSED_BYTES = 500 * 2**20
-MAX_FILES = 64
 MAX_CONFIG_BYTES = 2**20
 CONFIG_NAME = "adapter_config.json"
 SAFETENSORS_NAME = "adapter_model.safetensors"
@@ -84,67 +78,24 @@ class LoadedAdapter:
 # --- zip -----------------------------------------------------------------------
 
 
-def _unsafe_name(name: str) -> bool:
-    posix = name.replace("\\", "/")
-    parts = PurePosixPath(posix).parts
-    return posix.startswith("/") or bool(re.match(r"^[A-Za-z]:", posix)) or ".." in parts or "\x00" in name
-
-
-def _check_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    infos = zf.infolist()
-    if len(infos) > MAX_FILES:
-        raise LensError("analysis.zip_too_many_files", count=len(infos), limit=MAX_FILES)
-    total = 0
-    for info in infos:
-        if _unsafe_name(info.filename):
-            raise LensError("analysis.zip_unsafe_path", name=info.filename[:200])
-        if stat.S_ISLNK(info.external_attr >> 16):
-            raise LensError("analysis.zip_symlink", name=info.filename[:200])
-        total += info.file_size
-        if total > MAX_UNCOMPRESSED_BYTES:
-            raise LensError("analysis.zip_too_large_unpacked", limit=human_bytes(MAX_UNCOMPRESSED_BYTES))
-    return [info for info in infos if not info.is_dir()]
-
-
-def _adapter_root(files: list[zipfile.ZipInfo]) -> str:
-    """The one folder in the zip that holds ``adapter_config.json``."""
+def _adapter_files(files: list[zipfile.ZipInfo]) -> dict[str, str]:
+    """The config and weights of the one folder in the zip that holds ``adapter_config.json``, extracted flat."""
     configs = [f.filename for f in files if PurePosixPath(f.filename).name == CONFIG_NAME]
     if not configs:
         raise LensError("analysis.no_config")
     if len(configs) > 1:
         raise LensError("analysis.many_adapters", count=len(configs))
     parent = str(PurePosixPath(configs[0]).parent)
-    return "" if parent == "." else parent + "/"
+    root = "" if parent == "." else parent + "/"
+    return {root + name: name for name in (CONFIG_NAME, SAFETENSORS_NAME, BIN_NAME)}
 
 
-def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
-    """Stream one entry out, counting bytes: a lying header cannot overfill the disk."""
-    written = 0
-    with zf.open(info) as src, target.open("wb") as dst:
-        while chunk := src.read(2**20):
-            written += len(chunk)
-            if written > min(info.file_size, MAX_UNCOMPRESSED_BYTES):
-                raise LensError("analysis.zip_too_large_unpacked", limit=human_bytes(MAX_UNCOMPRESSED_BYTES))
-            dst.write(chunk)
-
-
-def read_adapter_zip(data: bytes, max_bytes: int = MAX_ZIP_BYTES) -> AdapterBundle:
-    """Validate a zipped adapter and extract it into a fresh temp dir."""
-    if len(data) > max_bytes:
-        raise LensError("analysis.zip_too_large", size=human_bytes(len(data)), limit=human_bytes(max_bytes))
+def read_adapter_zip(data: bytes, max_bytes: int | None = None) -> AdapterBundle:
+    """Validate a zipped adapter (``core.adapters.zip_io``'s checks) and extract it into a fresh temp dir."""
     folder = Path(tempfile.mkdtemp(prefix="lora-lens-adapter-"))
     try:
-        with zipfile.ZipFile(BytesIO(data)) as zf:
-            files = _check_members(zf)
-            root = _adapter_root(files)
-            wanted = {root + name: name for name in (CONFIG_NAME, SAFETENSORS_NAME, BIN_NAME)}
-            for info in files:
-                if info.filename in wanted:
-                    _extract(zf, info, folder / wanted[info.filename])
+        zip_io.safe_extract(data, folder, pick=_adapter_files, max_zip_bytes=max_bytes)
         return _bundle(folder)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise LensError("analysis.bad_zip", detail=str(exc)[:200]) from exc
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -159,8 +110,8 @@ def read_adapter_folder(path: str | Path) -> AdapterBundle:
     try:
         for name in (CONFIG_NAME, SAFETENSORS_NAME, BIN_NAME):
             if (source / name).is_file():
-                if (source / name).stat().st_size > MAX_UNCOMPRESSED_BYTES:
-                    raise LensError("analysis.zip_too_large_unpacked", limit=human_bytes(MAX_UNCOMPRESSED_BYTES))
+                if (source / name).stat().st_size > zip_io.MAX_UNPACKED_BYTES:
+                    raise LensError("zip.too_large", limit=human_bytes(zip_io.MAX_UNPACKED_BYTES))
                 shutil.copyfile(source / name, folder / name)
         return _bundle(folder)
     except BaseException:
@@ -174,8 +125,9 @@ def read_adapter(source: bytes | str | Path) -> AdapterBundle:
         return read_adapter_zip(bytes(source))
     path = Path(source).expanduser()
     if path.is_file() and path.suffix.lower() == ".zip":
-        if path.stat().st_size > MAX_ZIP_BYTES:
-            raise LensError("analysis.zip_too_large", size=human_bytes(path.stat().st_size), limit=human_bytes(MAX_ZIP_BYTES))
+        size = path.stat().st_size
+        if size > zip_io.MAX_ZIP_BYTES:  # before reading it into memory
+            raise LensError("zip.file_too_large", size=human_bytes(size), limit=human_bytes(zip_io.MAX_ZIP_BYTES))
         return read_adapter_zip(path.read_bytes())
     return read_adapter_folder(path)
 

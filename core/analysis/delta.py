@@ -237,15 +237,6 @@ def config_scaling(config: Any, module: str, r: int) -> float:
     return alpha / (math.sqrt(r) if rslora else r)
 
 
-def _group_tensors(state_dict: Mapping[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
-    grouped: dict[str, dict[str, torch.Tensor]] = {}
-    for key, tensor in state_dict.items():
-        found = split_key(key)
-        if found is not None:
-            grouped.setdefault(found[0], {})[found[1]] = tensor
-    return grouped
-
-
 def _expected_shapes(kind: str, weight: torch.Tensor, r: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Shapes A and B must have (flattened) to fit a base weight of this kind."""
     if kind == "conv1d":  # transformers Conv1D stores (in, out)
@@ -278,14 +269,3 @@ def factors_for_module(module: str, parts: Mapping[str, torch.Tensor], base_mode
         raise _wrong_base(module, got)
     scaling = config_scaling(config, module, int(a.shape[0]))
     return LoraFactors(module, kind, a2, b2, scaling, weight, parts.get("lora_magnitude_vector"))
-
-
-def delta_from_state_dict(state_dict: Mapping[str, torch.Tensor], config: Any, base_model: nn.Module) -> list[DeltaRow]:
-    """ΔW rows from a saved adapter. ``config`` is the adapter_config dict or a LoraConfig;
-    ``base_model`` the plain transformers model. A tensor that does not fit the base
-    model raises ``analysis.wrong_base``."""
-    grouped = _group_tensors(state_dict)
-    if not grouped:
-        raise LensError("analysis.no_lora_modules")
-    with torch.no_grad():
-        return [analyse(factors_for_module(m, p, base_model, config)) for m, p in grouped.items()]

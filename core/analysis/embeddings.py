@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from cachetools import LRUCache
 from torch import nn
 
-from core.data.datasets import TextDataset, sample
+from core.data.dataset import TextDataset
+from core.data.splits import sample
 from core.errors import LensError
 
 POOLINGS: tuple[str, ...] = ("mean", "cls")
@@ -76,41 +77,9 @@ def fingerprint_adapter(model: nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-class _LRU:
-    """A small thread-safe least-recently-used map (Streamlit reruns in threads)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[tuple, EmbeddingPair] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> EmbeddingPair | None:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-            return None
-
-    def put(self, key: tuple, value: EmbeddingPair) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-_CACHE = _LRU(CACHE_SIZE)
-
-
-def clear_cache() -> None:
-    _CACHE.clear()
+# Streamlit reruns in threads: cachetools' LRUCache is not thread-safe on its own.
+_CACHE: LRUCache[tuple, EmbeddingPair] = LRUCache(maxsize=CACHE_SIZE)
+_CACHE_LOCK = threading.Lock()
 
 
 # --- embedding -------------------------------------------------------------------
@@ -203,15 +172,19 @@ def embed_before_after(
     if len(texts) == 0:
         raise LensError("analysis.sample_too_small", n=0)
     key = (model_id, fingerprint_adapter(model), fingerprint_texts(texts), layer, pooling, max_length)
-    if use_cache and (hit := _CACHE.get(key)) is not None:
-        return hit
+    if use_cache:
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
     kwargs = {"layer": layer, "pooling": pooling, "batch_size": batch_size, "max_length": max_length}
     with model.disable_adapter():
         before = embed(model, tokenizer, texts, **kwargs)
     after = embed(model, tokenizer, texts, **kwargs)
     pair = EmbeddingPair(_frozen(before), _frozen(after), layer, pooling)
     if use_cache:
-        _CACHE.put(key, pair)
+        with _CACHE_LOCK:
+            _CACHE[key] = pair
     return pair
 
 
@@ -239,21 +212,16 @@ def project(embeddings: np.ndarray, method: str = "tsne", perplexity: float = 30
 
 def _knn_accuracy(embeddings: np.ndarray, labels: np.ndarray, k: int) -> float:
     """Leave-one-out k-NN: each point is voted on by its k nearest other points
-    (cosine distance); ties go to the label of the nearest voter."""
-    from sklearn.metrics import pairwise_distances
+    (cosine distance, scikit-learn's neighbours); ties go to the label of the nearest voter."""
+    from sklearn.neighbors import NearestNeighbors
 
-    dist = pairwise_distances(embeddings, metric="cosine")
-    np.fill_diagonal(dist, np.inf)
-    nearest = np.argsort(dist, axis=1, kind="stable")[:, :k]
-    correct = 0
-    for i, row in enumerate(nearest):
-        votes: dict[Any, int] = {}
-        for j in row:
-            votes[labels[j]] = votes.get(labels[j], 0) + 1
-        best = max(votes.values())
-        winner = next(labels[j] for j in row if votes[labels[j]] == best)
-        correct += int(winner == labels[i])
-    return correct / len(labels)
+    codes = np.unique(labels, return_inverse=True)[1]
+    finder = NearestNeighbors(n_neighbors=k, metric="cosine").fit(embeddings)
+    votes = codes[finder.kneighbors(return_distance=False)]  # (n, k), nearest first, never the point itself
+    counts = (votes[:, :, None] == np.arange(codes.max() + 1)).sum(axis=1)  # (n, classes)
+    tied = counts[np.arange(len(votes))[:, None], votes] == counts.max(axis=1, keepdims=True)
+    winner = votes[np.arange(len(votes)), tied.argmax(axis=1)]  # the first (nearest) voter of a top label
+    return float(np.mean(winner == codes))
 
 
 def separation_scores(embeddings: np.ndarray, labels: Sequence[Any], k: int = 5) -> SeparationScores:

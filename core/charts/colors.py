@@ -26,6 +26,9 @@ PALETTE: tuple[str, ...] = (
     "#8C96A8",  # slate
     "#C0504D",  # brick
 )
+TRAIN_COLOR = PALETTE[0]  # the adapted model and its training loss
+EVAL_COLOR = PALETTE[1]
+BASE_COLOR = "#9AA0A6"  # the base model, before the adapter: neutral grey on both themes
 
 # Roles across architectures -> palette index.
 _ROLES: dict[str, int] = {

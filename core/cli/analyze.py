@@ -40,7 +40,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _dataset(name: str | None, task: str, args: argparse.Namespace) -> Any:
-    from core.data.datasets import BUNDLED, TASK_SEQ_CLS, load_bundled
+    from core.data.bundled import BUNDLED, load_bundled
+    from core.data.dataset import TASK_SEQ_CLS
     from core.data.upload import dataset_from_frame, parse_upload
 
     name = name or DEFAULT_DATA[task]
@@ -69,31 +70,26 @@ def analyze(args: argparse.Namespace) -> dict[str, Any]:
     from dataclasses import asdict
 
     from core.adapters.load import load_adapter, read_adapter
-    from core.analysis.delta import delta_from_peft
-    from core.analysis.embeddings import compare_scores, embed_before_after, pick_sample
+    from core.analysis.pipeline import EmbeddingOptions, delta_rows, embedding_report
 
+    options = EmbeddingOptions(n=args.sample, seed=args.seed, layer=args.layer, pooling=args.pooling)
     with read_adapter(args.adapter) as bundle:
         loaded = load_adapter(bundle, allow_local_base=True)
-        rows = delta_from_peft(loaded.model)
-        ds = pick_sample(_dataset(args.data, bundle.task, args), args.sample, args.seed)
-        texts, labels = [ex.text for ex in ds], [ex.label for ex in ds]
-        pair = embed_before_after(loaded.model, loaded.tokenizer, texts, layer=args.layer, pooling=args.pooling)
+        rows = delta_rows(loaded.model)
+        report = embedding_report(loaded.model, loaded.tokenizer, _dataset(args.data, bundle.task, args), options)
         result: dict[str, Any] = {
             "adapter": str(args.adapter),
             "base": loaded.base_name,
             "task": bundle.task,
             "modules": [asdict(row) for row in rows],
-            "data": ds.name,
-            "sample": len(ds),
+            "data": report.sample.name,
+            "sample": len(report.sample),
             "layer": args.layer,
             "pooling": args.pooling,
-            "scores": None,
+            "scores": None if report.scores is None else {side: asdict(s) for side, s in report.scores.items()},
         }
-        try:
-            scores = compare_scores(pair, labels)
-            result["scores"] = {side: asdict(s) for side, s in scores.items()}
-        except LensError as exc:
-            result["scores_error"] = exc.message(args.lang)
+        if report.scores_error is not None:
+            result["scores_error"] = report.scores_error.message(args.lang)
     return _clean(result)
 
 

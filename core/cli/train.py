@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from core.anatomy.inventory import list_adaptable_layers
-from core.data.datasets import BUNDLED, TextDataset, load_bundled
+from core.data.bundled import BUNDLED, load_bundled
+from core.data.dataset import TextDataset
 from core.errors import LensError
 from core.models.meta import build_meta_model
 from core.models.sources import ModelSpec, guess_spec, load_config

@@ -1,4 +1,4 @@
-"""User data: uploaded CSV/JSON/JSONL files and Hugging Face Hub datasets.
+"""Uploaded CSV/JSON/JSONL files: parsed defensively into a frame, then mapped to a ``TextDataset``.
 
 The app is public, so every input is hostile until proven otherwise: the size cap
 is checked before any parsing, nothing is ever unpickled (no pickle, no
@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.data.datasets import TASK_SEQ_CLS, Example, TextDataset, check_task
+from core.data.dataset import TASK_SEQ_CLS, Example, TextDataset, check_task
 from core.errors import LensError
 from core.i18n import human_bytes
 
@@ -29,16 +29,11 @@ MAX_COLUMNS = 200
 MAX_JSON_DEPTH = 20
 MAX_JSON_VALUES = 2_000_000
 MIN_ROWS = 4
-EXTENSIONS = (".csv", ".json", ".jsonl")
 
 _JSON_STRING = re.compile(r'"[^"]*"')
 _BRACKETS_ONLY = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 _CSV_BAD_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_HUB_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
-_HUB_ID = re.compile(rf"{_HUB_PART}/{_HUB_PART}")
-_HUB_SPLIT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_HF_TOKEN = re.compile(r"hf_[A-Za-z0-9]{8,}")
 
 
 # --- file -> text ---------------------------------------------------------------
@@ -97,8 +92,8 @@ def _cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _frame_from_records(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows of objects -> an all-string frame; a missing key becomes an empty cell."""
+def frame_from_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of objects (a JSON file, a Hub stream) -> an all-string frame; a missing key becomes an empty cell."""
     if not records:
         raise LensError("data.no_rows")
     if len(records) > MAX_ROWS:
@@ -136,7 +131,7 @@ def _parse_json(text: str) -> pd.DataFrame:
     for i, row in enumerate(doc, start=1):
         if not isinstance(row, dict):
             raise LensError("data.json_row_not_object", row=i)
-    return _frame_from_records(doc)
+    return frame_from_records(doc)
 
 
 def _jsonl_records(text: str) -> Iterable[dict[str, Any]]:
@@ -165,7 +160,7 @@ def _jsonl_records(text: str) -> Iterable[dict[str, Any]]:
 
 
 def _parse_jsonl(text: str) -> pd.DataFrame:
-    return _frame_from_records(list(islice(_jsonl_records(text), MAX_ROWS + 1)))
+    return frame_from_records(list(islice(_jsonl_records(text), MAX_ROWS + 1)))
 
 
 def _parse_csv(text: str) -> pd.DataFrame:
@@ -253,59 +248,3 @@ def dataset_from_frame(
     else:
         examples = tuple(Example(text=x, response=y) for x, y in pairs)
     return TextDataset(name=name, examples=examples, dropped=dropped)
-
-
-# --- Hugging Face Hub ---------------------------------------------------------------
-
-
-def _scrub(text: str, token: str | None) -> str:
-    """Error details are shown to the user: never echo a token back."""
-    if token:
-        text = text.replace(token, "***")
-    return _HF_TOKEN.sub("hf_***", text)[:300]
-
-
-def _hub_error(error: Exception, dataset_id: str, token: str | None) -> LensError:
-    kind = type(error).__name__
-    if "NotFound" in kind or "Gated" in kind or isinstance(error, FileNotFoundError):
-        return LensError("data.hub_not_found", dataset_id=dataset_id)
-    if isinstance(error, ConnectionError) or any(w in kind for w in ("Connection", "Offline", "Timeout")):
-        return LensError("data.hub_offline", dataset_id=dataset_id)
-    return LensError("data.hub_failed", dataset_id=dataset_id, detail=_scrub(f"{kind}: {error}", token))
-
-
-def _offline() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
-
-
-def _label_names(features: Any) -> dict[str, Any]:
-    """ClassLabel columns stream as ints; map them back to their names."""
-    return {k: f for k, f in dict(features or {}).items() if hasattr(f, "int2str")}
-
-
-def load_hub_dataset(
-    dataset_id: str, split: str = "train", token: str | None = None, max_rows: int = MAX_ROWS
-) -> pd.DataFrame:
-    """The first ``max_rows`` rows of a Hub dataset as an all-string frame (streamed,
-    so a huge dataset is never downloaded whole). Needs ``datasets`` and network."""
-    dataset_id = (dataset_id or "").strip()
-    if not _HUB_ID.fullmatch(dataset_id) or ".." in dataset_id or "--" in dataset_id:
-        raise LensError("data.hub_bad_id", dataset_id=dataset_id)
-    if not _HUB_SPLIT.fullmatch(split or ""):
-        raise LensError("data.hub_bad_split", split=split)
-    try:
-        import datasets
-    except ImportError:
-        raise LensError("data.hub_needs_datasets") from None
-    if _offline():
-        raise LensError("data.hub_offline", dataset_id=dataset_id)
-    try:
-        stream = datasets.load_dataset(dataset_id, split=split, token=token or None, streaming=True)
-        rows = [dict(r) for r in islice(stream, max_rows)]
-        for key, feature in _label_names(getattr(stream, "features", None)).items():
-            for row in rows:
-                if isinstance(row.get(key), int) and row[key] >= 0:
-                    row[key] = feature.int2str(row[key])
-    except Exception as error:  # noqa: BLE001 - any Hub failure becomes a user message
-        raise _hub_error(error, dataset_id, token) from None
-    return _frame_from_records(rows)

@@ -105,30 +105,6 @@ STRINGS = {
         "점수를 계산하려면 서로 다른 레이블이 2개 이상이고 예제 수보다 적어야 합니다. 예제 {n}개에 레이블 {classes}개가 있습니다.",
     ),
     # Adapter upload.
-    "analysis.zip_too_large": (
-        "The zip file is {size}, larger than the {limit} limit.",
-        "zip 파일 크기({size})가 제한({limit})을 넘습니다.",
-    ),
-    "analysis.zip_too_large_unpacked": (
-        "The zip would unpack to more than {limit}; it is refused (possible zip bomb).",
-        "zip 압축을 풀면 {limit}를 넘게 되어 거부했습니다 (압축 폭탄일 수 있습니다).",
-    ),
-    "analysis.zip_too_many_files": (
-        "The zip holds {count} files; an adapter needs only a few (the limit is {limit}).",
-        "zip 파일에 파일이 {count}개 들어 있습니다. 어댑터에는 몇 개면 충분합니다 (제한: {limit}개).",
-    ),
-    "analysis.zip_unsafe_path": (
-        "The zip entry “{name}” points outside its folder (“..” or an absolute path); the file is refused.",
-        "zip 항목 “{name}”이(가) 폴더 밖을 가리켜서(“..” 또는 절대 경로) 파일을 거부했습니다.",
-    ),
-    "analysis.zip_symlink": (
-        "The zip entry “{name}” is a symbolic link; links are not allowed in an adapter upload.",
-        "zip 항목 “{name}”은(는) 심볼릭 링크입니다. 어댑터 업로드에는 링크를 넣을 수 없습니다.",
-    ),
-    "analysis.bad_zip": (
-        "This is not a readable zip file ({detail}).",
-        "읽을 수 있는 zip 파일이 아닙니다 ({detail}).",
-    ),
     "analysis.many_adapters": (
         "The zip holds {count} adapter_config.json files; upload one adapter at a time.",
         "zip 파일에 adapter_config.json이 {count}개 있습니다. 어댑터는 한 번에 하나씩 올려 주세요.",

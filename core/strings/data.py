@@ -166,8 +166,8 @@ STRINGS = {
     ),
     # Hugging Face Hub.
     "data.hub_bad_id": (
-        "“{dataset_id}” is not a valid dataset id. Use the form owner/name, e.g. stanfordnlp/imdb.",
-        "“{dataset_id}”은(는) 올바른 데이터셋 ID가 아닙니다. owner/name 형식으로 입력해 주세요 (예: stanfordnlp/imdb).",
+        "“{dataset_id}” is not a valid dataset id. Use owner/name or a bare name, e.g. stanfordnlp/imdb or nsmc.",
+        "“{dataset_id}”은(는) 올바른 데이터셋 ID가 아닙니다. owner/name 형식이나 이름만 입력해 주세요 (예: stanfordnlp/imdb, nsmc).",
     ),
     "data.hub_bad_split": (
         "“{split}” is not a valid split name (e.g. train, test, validation).",

@@ -139,22 +139,30 @@ STRINGS = {
         "The Hub answered with error {status} while uploading to “{repo_id}”.",
         "“{repo_id}”에 올리는 중 Hub가 오류 {status}를 반환했습니다.",
     ),
-    # Safe zip reading.
-    "zip.bad_zip": ("This file is not a valid zip archive.", "올바른 zip 압축 파일이 아닙니다."),
+    # Safe zip reading (core.adapters.zip_io).
+    "zip.bad_zip": ("This is not a readable zip file ({detail}).", "읽을 수 있는 zip 파일이 아닙니다 ({detail})."),
+    "zip.file_too_large": (
+        "The zip file is {size}, larger than the {limit} limit.",
+        "zip 파일 크기({size})가 제한({limit})을 넘습니다.",
+    ),
     "zip.unsafe_path": (
-        "The zip contains an unsafe path “{name}” (absolute or with “..”).",
-        "zip에 안전하지 않은 경로 “{name}”이(가) 있습니다(절대 경로 또는 “..” 포함).",
+        "The zip entry “{name}” points outside its folder (“..” or an absolute path); the file is refused.",
+        "zip 항목 “{name}”이(가) 폴더 밖을 가리켜서(“..” 또는 절대 경로) 파일을 거부했습니다.",
     ),
     "zip.symlink": (
-        "The zip contains a symbolic link “{name}”, which is not allowed.",
-        "zip에 허용되지 않는 심볼릭 링크 “{name}”이(가) 있습니다.",
+        "The zip entry “{name}” is a symbolic link; links are not allowed in an adapter upload.",
+        "zip 항목 “{name}”은(는) 심볼릭 링크입니다. 어댑터 업로드에는 링크를 넣을 수 없습니다.",
     ),
     "zip.too_many_entries": (
-        "The zip has {count} entries; at most {limit} are allowed.",
-        "zip 항목이 {count}개입니다. 최대 {limit}개까지 허용됩니다.",
+        "The zip holds {count} files; an adapter needs only a few (the limit is {limit}).",
+        "zip 파일에 파일이 {count}개 들어 있습니다. 어댑터에는 몇 개면 충분합니다 (제한: {limit}개).",
     ),
     "zip.too_large": (
-        "The zip unpacks to more than {limit:,} bytes.",
-        "zip의 압축을 풀면 {limit:,}바이트를 넘습니다.",
+        "The zip would unpack to more than {limit}; it is refused (possible zip bomb).",
+        "zip 압축을 풀면 {limit}를 넘게 되어 거부했습니다 (압축 폭탄일 수 있습니다).",
+    ),
+    "zip.ratio": (
+        "The zip entry “{name}” inflates more than {limit}× its packed size; it is refused (possible zip bomb).",
+        "zip 항목 “{name}”은(는) 압축을 풀면 {limit}배 넘게 커져서 거부했습니다 (압축 폭탄일 수 있습니다).",
     ),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.data.datasets import TextDataset
+from core.data.dataset import TextDataset
 from core.errors import LensError
 from core.training.recipe import IGNORE, Row, encode_rows, encode_sft, prompt_text
 

@@ -17,7 +17,8 @@ from typing import Any
 import torch
 
 from core.atomic import write_folder
-from core.data.datasets import TextDataset, eval_subset, train_val_split
+from core.data.dataset import TextDataset
+from core.data.splits import eval_subset, train_val_split
 from core.errors import LensError
 from core.models.spec import TRAINABLE_TASKS, ModelSpec
 from core.planning.plan import LoraPlan, to_lora_config

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.data.datasets import TextDataset
+from core.data.dataset import TextDataset
 from core.errors import LensError
 from core.models.embedded import cache_root
 from core.models.spec import ModelSpec
