@@ -20,11 +20,11 @@ from core.planning.plan import (
 REGEX_CHARS = frozenset(".*+?|()[]{}^$\\")
 
 
-def add_budget_options(parser: argparse.ArgumentParser) -> None:
-    """The plan options (``--task`` comes with the model options)."""
+def add_budget_options(parser: argparse.ArgumentParser, target_default: str = "all-linear") -> None:
+    """The plan options, for every command that takes a plan (``--task`` comes with the model options)."""
     parser.add_argument(
         "--target", nargs="+", default=None, metavar="NAME",
-        help="short names (q_proj v_proj), one regex (.*\\.(q|v)_proj), or all-linear (default)",
+        help=f"short names (q_proj v_proj), one regex (.*\\.(q|v)_proj), or all-linear (default: {target_default})",
     )
     parser.add_argument("--r", type=int, default=DEFAULT_R, help=f"LoRA rank (default {DEFAULT_R})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"lora_alpha (default {DEFAULT_ALPHA})")
@@ -67,9 +67,12 @@ def parse_targets(values: list[str] | None) -> tuple[tuple[str, ...], str | None
     return tuple(dict.fromkeys(values)), None
 
 
-def plan_from_args(args: argparse.Namespace, task: str) -> LoraPlan:
-    """The validated plan the options describe."""
-    targets, regex = parse_targets(getattr(args, "target", None))
+def plan_from_args(args: argparse.Namespace, task: str, default: LoraPlan | None = None) -> LoraPlan:
+    """The validated plan the options describe; without ``--target``, ``default``'s targets (else all-linear)."""
+    if getattr(args, "target", None) is None and default is not None:
+        targets, regex = default.targets, default.target_regex
+    else:
+        targets, regex = parse_targets(getattr(args, "target", None))
     alpha = float(args.alpha)
     plan = LoraPlan(
         targets=targets,

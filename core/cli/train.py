@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from core.anatomy.inventory import list_adaptable_layers
+from core.cli.options import add_budget_options, plan_from_args
 from core.data.bundled import BUNDLED, load_bundled
 from core.data.dataset import TextDataset
 from core.errors import LensError
 from core.models.meta import build_meta_model
 from core.models.sources import ModelSpec, guess_spec, load_config
-from core.planning.plan import ALL_LINEAR, BIAS_MODES, DEFAULT_ALPHA, DEFAULT_DROPOUT, DEFAULT_R, LoraPlan
+from core.planning.plan import LoraPlan
 from core.planning.presets import default_plan
 from core.training.engine import fit, prepare, save_adapter
 from core.training.run_state import RunState
@@ -42,15 +43,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help=f"bundled ({', '.join(BUNDLED)}) or a .csv/.json/.jsonl file")
     p.add_argument("--text-col", default=None, help="text/prompt column of a data file")
     p.add_argument("--target-col", default=None, help="response/label column of a data file")
-    p.add_argument("--target", nargs="+", default=None, metavar="NAME", help="module names (or all-linear)")
-    p.add_argument("--r", type=int, default=DEFAULT_R)
-    p.add_argument("--alpha", type=float, default=float(DEFAULT_ALPHA))
-    p.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT)
-    p.add_argument("--bias", choices=BIAS_MODES, default="none")
-    p.add_argument("--layers", type=_layers, default=(), help="comma-separated block indices, e.g. 0,1,2")
-    p.add_argument("--dora", action="store_true")
-    p.add_argument("--rslora", action="store_true")
-    p.add_argument("--modules-to-save", nargs="+", default=(), metavar="N")
+    add_budget_options(p, target_default="the model's default plan")
     p.add_argument("--steps", type=int, default=None, help="default: the task's demo size (24 SFT, 60 classification)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--batch", type=int, default=None, help="default: 4 SFT, 16 classification")
@@ -66,13 +59,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def _one_line_error(self: argparse.ArgumentParser, message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
-
-
-def _layers(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,16 +86,8 @@ def _inputs(args: argparse.Namespace) -> tuple[ModelSpec, LoraPlan, TextDataset,
     task = args.task or mc.task
     if task not in _TARGET_COLUMNS:
         raise LensError("train.task_unsupported", task=task)
-    if args.target:
-        targets, regex = ((), ALL_LINEAR) if tuple(args.target) == (ALL_LINEAR,) else (tuple(args.target), None)
-    else:
-        default = default_plan(list_adaptable_layers(build_meta_model(mc)), task)
-        targets, regex = default.targets, default.target_regex
-    plan = LoraPlan(
-        targets=targets, target_regex=regex, r=args.r, lora_alpha=args.alpha,
-        lora_dropout=args.dropout, bias=args.bias, use_rslora=args.rslora, use_dora=args.dora,
-        layers=tuple(args.layers), modules_to_save=tuple(args.modules_to_save), task=task,
-    )  # fmt: skip
+    default = default_plan(list_adaptable_layers(build_meta_model(mc)), task) if args.target is None else None
+    plan = plan_from_args(args, task, default)
     given = {"max_steps": args.steps, "batch_size": args.batch}
     settings = TrainSettings.for_task(
         task, **{k: v for k, v in given.items() if v is not None},
