@@ -18,6 +18,7 @@ from core.planning.plan import to_lora_config
 from core.training import recipe
 from core.training.encode import jsonl_rows
 from core.training.engine import TrainResult
+from core.training.model_card import portable_config
 
 MAX_MERGE_PARAMS = 1_500_000_000
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
@@ -31,12 +32,17 @@ def _result(job: Any) -> TrainResult:
     return result
 
 
-def _zip_folder(folder: Path, prefix: str = "") -> bytes:
+def _zip_folder(folder: Path, replace: dict[str, str] | None = None) -> bytes:
+    """The folder's plain files; ``replace`` gives new text for some of them (by relative name)."""
+    replace = replace or {}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.is_symlink():
-                zf.write(path, prefix + path.relative_to(folder).as_posix())
+            name = path.relative_to(folder).as_posix()
+            if name in replace:
+                zf.writestr(name, replace[name])
+            elif path.is_file() and not path.is_symlink():
+                zf.write(path, name)
     return buf.getvalue()
 
 
@@ -49,8 +55,13 @@ def _zip_files(files: dict[str, bytes | str]) -> bytes:
 
 
 def adapter_zip(job: Any) -> bytes:
-    """adapter_config.json, adapter_model.safetensors, README.md, training_settings.json."""
-    return _zip_folder(_result(job).adapter_dir)  # type: ignore[arg-type]
+    """adapter_config.json, adapter_model.safetensors, README.md, training_settings.json; the config
+    names the base by its public id even for a folder saved before adapters were made portable."""
+    result = _result(job)
+    folder: Path = result.adapter_dir  # type: ignore[assignment]
+    config = folder / "adapter_config.json"
+    replace = {config.name: portable_config(config.read_text(encoding="utf-8"), result.source.public_ref)}
+    return _zip_folder(folder, replace if config.is_file() else None)
 
 
 def merged_model_zip(job: Any) -> bytes:

@@ -197,11 +197,16 @@ def fit(session: TrainSession, workdir: Path, state: RunState) -> TrainResult | 
 
 
 def save_adapter(result: TrainResult, target: Path) -> Path:
-    """Write adapter weights + config, README.md and training_settings.json atomically."""
-    from core.training.model_card import model_card, training_settings_json
+    """Write adapter weights + config, README.md and training_settings.json atomically; the config
+    names the base by its public id (``source.public_ref``), so the folder loads on another machine."""
+    from core.training.model_card import model_card, portable_config, training_settings_json
 
     def save(folder: Path) -> None:
+        # PEFT saves with the server path (its embedding-layer check reads that folder's config.json,
+        # where a Hub id would cost a network call); the written config then gets the public id.
         result.model.save_pretrained(str(folder), safe_serialization=True)
+        config = folder / "adapter_config.json"
+        config.write_text(portable_config(config.read_text(encoding="utf-8"), result.source.public_ref), "utf-8")
         (folder / "README.md").write_text(model_card(result), encoding="utf-8")
         (folder / "training_settings.json").write_text(training_settings_json(result), encoding="utf-8")
 

@@ -16,11 +16,12 @@ from core.models import embedded
 from core.models.sources import ModelSpec, load_config, remote_code_allowed
 from core.training import recipe
 
-# Public Hub ids of the embedded models, for exported scripts and model cards.
+# Public Hub ids of the embedded models: what every saved adapter names as its base.
 EMBEDDED_HUB_IDS = {
     "smollm2": "HuggingFaceTB/SmolLM2-135M-Instruct",
     "minilm": "sentence-transformers/all-MiniLM-L6-v2",
 }
+_EMBEDDED_BY_HUB_ID = {hub_id.lower(): name for name, hub_id in EMBEDDED_HUB_IDS.items()}
 _TARGET_CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("q_proj", "v_proj"),
     ("query", "value"),
@@ -35,8 +36,8 @@ _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
 
 @dataclass(frozen=True)
 class WeightsSource:
-    """Where real weights load from: a local folder or a Hub id; ``public_ref`` is what a
-    stranger could use (a Hub id for the embedded models)."""
+    """Where real weights load from: a local folder or a Hub id; ``public_ref`` is what a saved
+    adapter names as its base (a Hub id, or a local folder's name only: never a server path)."""
 
     location: str
     public_ref: str
@@ -49,18 +50,25 @@ def weights_source(spec: ModelSpec) -> WeightsSource:
         raise LensError("train.no_weights", name=spec.ref)
     if spec.source == "embedded":
         folder = embedded.weights_folder(spec.ref)
-        return WeightsSource(str(folder), EMBEDDED_HUB_IDS.get(spec.ref, str(folder)), False)
+        return WeightsSource(str(folder), EMBEDDED_HUB_IDS.get(spec.ref, spec.ref), False)
     if spec.source == "local":
         folder = Path(spec.ref).expanduser()
         if not folder.is_dir():
             raise LensError("model.no_folder", path=spec.ref)
         if not any(any(folder.glob(pattern)) for pattern in _WEIGHT_FILES):
             raise LensError("train.no_weights", name=spec.ref)
-        return WeightsSource(str(folder), str(folder), False)
+        return WeightsSource(str(folder), folder.resolve().name, False)
     if spec.source == "hub":
         load_config(spec)  # validates the id and reachability with a clear error
         return WeightsSource(spec.ref, spec.ref, True)
     raise LensError("model.bad_source", source=spec.source)
+
+
+def embedded_for_ref(ref: str) -> str | None:
+    """The embedded model whose public Hub id is ``ref`` (any case), e.g. "smollm2"; else None."""
+    if not isinstance(ref, str):
+        return None
+    return _EMBEDDED_BY_HUB_ID.get(ref.strip().lower())
 
 
 def load_tokenizer(location: str) -> object:
