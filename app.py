@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from core.i18n import LANGS
-from ui.state import lang, model_spec, tr
+from ui.identity import keep_identity
+from ui.state import flush, lang, model_spec, remember_language, tr
 from ui.widgets import guarded
 
 st.set_page_config(page_title="LoRA Lens", page_icon="🔍", layout="wide")
 
 
-def render_sidebar() -> None:
+def render_language() -> None:
     # Re-assign so the choice survives the label changing language (a new widget identity).
     st.session_state["app.lang"] = lang()
     st.sidebar.radio(
@@ -20,17 +21,23 @@ def render_sidebar() -> None:
         key="app.lang",
         format_func=lambda code: {"en": "English", "ko": "한국어"}[code],
         horizontal=True,
+        on_change=remember_language,
     )
+
+
+def render_model_in_use(slot) -> None:
+    """Drawn after the page ran, so it names the model the page just picked, not the one before."""
     from ui.resources import model_config  # torch and transformers: after the navigation is drawn
 
     spec = model_spec()
     mc = guarded(lambda: model_config(spec), show=False)
-    st.sidebar.caption(tr("ui.model_in_use"))
-    st.sidebar.markdown(f"**{mc.display_name if mc else spec.ref}** · `{mc.task if mc else spec.task or '-'}`")
-    from core.device import device_summary
+    with slot.container():
+        st.caption(tr("ui.model_in_use"))
+        st.markdown(f"**{mc.display_name if mc else spec.ref}** · `{mc.task if mc else spec.task or '-'}`")
+        from core.device import device_summary
 
-    info = device_summary()
-    st.sidebar.caption(tr("ui.gpu", name=info.name) if info.cuda else tr("ui.cpu_only"))
+        info = device_summary()
+        st.caption(tr("ui.gpu", name=info.name) if info.cuda else tr("ui.cpu_only"))
 
 
 pages = [
@@ -42,5 +49,12 @@ pages = [
 ]
 # Navigation first: until the first run reaches it, Streamlit shows its own list of pages/ files.
 page = st.navigation(pages)
-render_sidebar()
-page.run()
+render_language()
+model_slot = st.sidebar.empty()
+with st.sidebar:
+    keep_identity()
+try:
+    page.run()
+finally:  # also when the page reruns or stops: what the visitor changed is kept
+    flush()
+render_model_in_use(model_slot)

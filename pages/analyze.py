@@ -7,14 +7,14 @@ import streamlit as st
 from core.adapters.load import load_adapter, read_adapter_zip
 from core.training.jobs import job_manager
 from ui.analyze_panels import dataset_for, render_delta, render_embeddings
-from ui.state import keep_widget_values, session_id, tr
+from ui.state import bind, tr, visitor
 from ui.widgets import guarded
 
 SOURCES = ("job", "upload")
 
 
 def from_job():
-    jobs = [j for j in job_manager().jobs_of(session_id()) if j.snapshot.finished and j.result is not None
+    jobs = [j for j in job_manager().jobs_of(visitor()) if j.snapshot.finished and j.result is not None
             and j.result.model is not None]
     if not jobs:
         st.info(tr("analyzepage.no_job"))
@@ -45,9 +45,9 @@ def from_upload():
 
 
 def main() -> None:
-    keep_widget_values()
     st.title(tr("analyzepage.title"))
     st.caption(tr("analyzepage.intro"))
+    bind("analyze.source", SOURCES[0], SOURCES)
     source = st.radio(tr("analyzepage.source"), SOURCES, horizontal=True, key="analyze.source",
                       format_func=lambda s: tr(f"analyzepage.src_{s}"))
     picked = from_job() if source == "job" else from_upload()

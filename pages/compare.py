@@ -10,10 +10,11 @@ from core.planning.compare import Comparison, compare_plans
 from core.planning.plan import DEFAULT_R, MAX_R
 from core.planning.plans_io import SavedPlan, export_plans, import_plans
 from core.planning.presets import PRESETS, preset_plan
+from core.workspace.naming import default_plan_name
 from ui import resources
 from ui.memory_panel import render_compare_memory, settings_from_state
-from ui.state import keep_widget_values, lang, model_spec, saved_plans, token, tr
-from ui.widgets import guarded
+from ui.state import delete_plan, lang, model_spec, rename_plan, save_plan, saved_plans, token, tr
+from ui.widgets import guarded, verbatim
 
 
 def render_add() -> None:
@@ -34,39 +35,40 @@ def _add(preset: str, r: int, name: str) -> None:
     inv = resources.inventory(spec, token())
     plan = preset_plan(inv, preset, r, mc.task)
     compute_budget(inv, plan)  # refuse now rather than in the table
-    key = name.strip() or f"{tr(f'configure.preset_{preset}')} r={r}"
-    saved_plans()[key] = {"model": spec, "plan": plan}
+    typed = name.strip()
+    named = preset if preset in ("qv", "attention", "mlp") else None
+    saved = SavedPlan(typed or default_plan_name(plan, named, inv.num_blocks, lang()), spec, plan)
+    # A typed name is never overwritten behind the visitor's back; a proposed one gets a free "(2)".
+    outcome = save_plan(saved, "ask" if typed else "keep_both")
+    if outcome.status == "exists":
+        st.error(tr("compare.name_taken", name=verbatim(typed)))
 
 
 def render_manage() -> None:
-    plans = saved_plans()
+    names = [p.name for p in saved_plans()]
     with st.expander(tr("compare.manage")):
         c1, c2 = st.columns(2)
-        pick = c1.selectbox(tr("compare.pick"), list(plans), key="compare.pick")
-        new = c2.text_input(tr("compare.new_name"), key="compare.new_name", max_chars=60)
+        pick = c1.selectbox(tr("compare.pick"), names, key="compare.pick")
+        new = c2.text_input(tr("compare.new_name"), key="compare.new_name", max_chars=60).strip()
         b1, b2, b3, _ = st.columns([1, 1, 1, 3])
-        if b1.button(tr("compare.rename"), key="compare.rename") and pick and new.strip():
-            if new.strip() in plans:
-                st.error(tr("compare.name_taken", name=new.strip()))
-            else:
-                plans[new.strip()] = plans.pop(pick)
+        if b1.button(tr("compare.rename"), key="compare.rename") and pick and new:
+            if new in names:
+                st.error(tr("compare.name_taken", name=verbatim(new)))
+            elif guarded(lambda: rename_plan(pick, new)):
                 st.rerun()
         if b2.button(tr("compare.duplicate"), key="compare.dup") and pick:
-            copy_name = new.strip() or f"{pick} ({tr('compare.copy_suffix')})"
-            if copy_name in plans:
-                st.error(tr("compare.name_taken", name=copy_name))
-            else:
-                plans[copy_name] = dict(plans[pick])
+            original = next(p for p in saved_plans() if p.name == pick)
+            copy_name = new or f"{pick} ({tr('compare.copy_suffix')})"
+            if guarded(lambda: save_plan(SavedPlan(copy_name, original.model, original.plan), "keep_both")):
                 st.rerun()
         if b3.button(tr("compare.delete"), key="compare.delete") and pick:
-            plans.pop(pick, None)
+            delete_plan(pick)
             st.rerun()
 
 
 def render_io() -> None:
-    plans = saved_plans()
     c1, c2 = st.columns(2)
-    items = [SavedPlan(n, v["model"], v["plan"]) for n, v in plans.items()]
+    items = list(saved_plans())
     c1.download_button(tr("compare.export"), export_plans(items).encode("utf-8"), "lora-lens-plans.json",
                        "application/json", disabled=not items, key="compare.export")
     upload = c2.file_uploader(tr("compare.import"), type=["json"], key="compare.upload")
@@ -74,8 +76,8 @@ def render_io() -> None:
         st.session_state["compare.last_upload"] = upload.file_id
         imported = guarded(lambda: import_plans(upload.getvalue()))
         if imported:
-            for item in imported:
-                plans[item.name] = {"model": item.model, "plan": item.plan}
+            for item in imported:  # an imported name that is taken keeps both, never replaces the visitor's plan
+                guarded(lambda item=item: save_plan(item, "keep_both"))
             st.success(tr("compare.imported", n=len(imported)))
 
 
@@ -83,7 +85,7 @@ def evaluate() -> Comparison:
     def load(spec):
         return resources.model_config(spec, token()), resources.inventory(spec, token())
 
-    plans = {name: (item["model"], item["plan"]) for name, item in saved_plans().items()}
+    plans = {p.name: (p.model, p.plan) for p in saved_plans()}
     comparison = compare_plans(plans, load, settings_from_state())
     for name, exc in comparison.errors:
         st.warning(tr("compare.plan_error", name=name, message=exc.message(lang())))
@@ -91,7 +93,6 @@ def evaluate() -> Comparison:
 
 
 def main() -> None:
-    keep_widget_values()
     st.title(tr("compare.title"))
     st.caption(tr("compare.intro"))
     render_add()

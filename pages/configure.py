@@ -8,34 +8,35 @@ from core.anatomy.inventory import Inventory
 from core.charts.tables import budget_by_block_figure, budget_groups_frame
 from core.i18n import human_bytes
 from core.planning.budget import Budget, compute_budget
-from core.planning.plan import ALL_LINEAR, BIAS_MODES, MAX_R, LoraPlan, lora_config_code
+from core.planning.plan import ALL_LINEAR, BIAS_MODES, LoraPlan, lora_config_code, number_errors
 from core.planning.presets import PRESETS, default_plan, preset_targets
 from ui import resources
-from ui.state import lang, model_spec, saved_plans, token, tr
+from ui.plans import render_save_plan
+from ui.state import bind, forget, lang, model_spec, token, tr
 from ui.widgets import count, guarded, show_warnings
 
 W = "configure.w."  # widget keys
 
 
+FIELDS = ("preset", "groups", "regex", "mts", "restrict", "blocks", "r", "alpha", "dropout", "bias", "rslora", "dora")
+
+
 def init_widgets(inv: Inventory, task: str, model_key: str) -> None:
-    """Seed widgets from the stored plan; re-seed when the model changes."""
-    if st.session_state.get("configure.model_key") != model_key:
+    """Every widget starts from what this visitor last set (kept in their workspace); a new model starts
+    from that model's default plan."""
+    if bind("configure.model_key", model_key) != model_key:
+        forget(*(W + f for f in FIELDS))
         st.session_state["configure.model_key"] = model_key
-        plan = default_plan(inv, task)
-        st.session_state[W + "preset"] = _preset_of(inv, plan)
-        st.session_state[W + "groups"] = list(plan.targets)
-        st.session_state[W + "regex"] = plan.target_regex if plan.target_regex != ALL_LINEAR else ""
-        st.session_state[W + "mts"] = []
-        st.session_state[W + "restrict"] = False
-        st.session_state[W + "blocks"] = (0, max(inv.num_blocks - 1, 0))
-    d = LoraPlan()
-    seeds = (("r", d.r), ("alpha", d.lora_alpha), ("dropout", d.lora_dropout), ("bias", d.bias),
-             ("rslora", d.use_rslora), ("dora", d.use_dora))  # fmt: skip
-    for key, value in seeds:
-        st.session_state.setdefault(W + key, value)
-    for key in ("preset", "groups", "regex", "mts", "restrict", "blocks", "r", "alpha", "dropout", "bias", "rslora", "dora"):
-        if W + key in st.session_state:  # keep values when the visitor is on another page
-            st.session_state[W + key] = st.session_state[W + key]
+    plan = default_plan(inv, task)
+    bind(W + "preset", _preset_of(inv, plan), (*PRESETS, None))
+    bind(W + "groups", list(plan.targets))
+    bind(W + "regex", plan.target_regex if plan.target_regex not in (None, ALL_LINEAR) else "")
+    bind(W + "mts", [])
+    bind(W + "restrict", False)
+    bind(W + "blocks", (0, max(inv.num_blocks - 1, 0)))
+    for key, value in (("r", plan.r), ("alpha", plan.lora_alpha), ("dropout", plan.lora_dropout), ("bias", plan.bias),
+                       ("rslora", plan.use_rslora), ("dora", plan.use_dora)):  # fmt: skip
+        bind(W + key, value)
 
 
 def _preset_of(inv: Inventory, plan: LoraPlan) -> str:
@@ -61,15 +62,20 @@ def render_controls(inv: Inventory) -> None:
     if preset == "regex":
         st.text_input(tr("configure.regex"), key=W + "regex", placeholder=r".*\.(q_proj|v_proj)")
     elif preset != "all-linear":
-        valid = [g for g in st.session_state.get(W + "groups", []) if g in names]
-        st.session_state[W + "groups"] = valid
+        st.session_state[W + "groups"] = [g for g in st.session_state[W + "groups"] if g in names]
         st.multiselect(tr("configure.groups"), names, key=W + "groups", placeholder=tr("ui.choose"))
         if preset in ("qv", "attention", "mlp") and not preset_targets(inv, preset)[0]:
             st.info(tr("configure.preset_empty"))
+    # No min/max on the numbers: an out-of-range value is said in a sentence under its field (number_errors),
+    # never clamped or silently replaced by the last valid one.
+    errors = number_errors(st.session_state[W + "r"], st.session_state[W + "alpha"], st.session_state[W + "dropout"])
     c1, c2, c3, c4 = st.columns(4)
-    c1.number_input(tr("configure.r"), 1, MAX_R, step=1, key=W + "r", help=tr("configure.help_r"))
-    c2.number_input(tr("configure.alpha"), 0.01, 100000.0, step=1.0, key=W + "alpha", help=tr("configure.help_alpha"))
-    c3.number_input(tr("configure.dropout"), 0.0, 0.99, step=0.05, key=W + "dropout")
+    c1.number_input(tr("configure.r"), step=1, key=W + "r", help=tr("configure.help_r"))
+    c2.number_input(tr("configure.alpha"), step=1.0, key=W + "alpha", help=tr("configure.help_alpha"))
+    c3.number_input(tr("configure.dropout"), step=0.05, key=W + "dropout")
+    for column, field in ((c1, "r"), (c2, "lora_alpha"), (c3, "lora_dropout")):
+        if field in errors:
+            column.error(errors[field].message(lang()))
     c4.selectbox(tr("configure.bias"), BIAS_MODES, key=W + "bias", help=tr("configure.help_bias"))
     c1, c2, c3 = st.columns(3)
     c1.toggle(tr("configure.rslora"), key=W + "rslora")
@@ -79,6 +85,9 @@ def render_controls(inv: Inventory) -> None:
         if st.session_state.get(W + "restrict"):
             st.slider(tr("configure.blocks"), 0, inv.num_blocks - 1, key=W + "blocks")
     outside = sorted({layer.short_name for layer in inv.layers if layer.block is None})
+    st.session_state[W + "mts"] = [m for m in st.session_state[W + "mts"] if m in outside]
+    lo, hi = st.session_state[W + "blocks"]
+    st.session_state[W + "blocks"] = (max(0, min(lo, inv.num_blocks - 1)), max(0, min(hi, inv.num_blocks - 1)))
     st.multiselect(tr("configure.mts"), outside, key=W + "mts", placeholder=tr("ui.choose"))
 
 
@@ -93,9 +102,9 @@ def plan_from_widgets(task: str) -> LoraPlan:
     return LoraPlan(
         targets=() if regex else tuple(s.get(W + "groups", [])),
         target_regex=regex,
-        r=int(s[W + "r"]),
-        lora_alpha=float(s[W + "alpha"]),
-        lora_dropout=float(s[W + "dropout"]),
+        r=s[W + "r"],
+        lora_alpha=s[W + "alpha"],
+        lora_dropout=s[W + "dropout"],
         bias=s[W + "bias"],
         use_rslora=bool(s[W + "rslora"]),
         use_dora=bool(s[W + "dora"]),
@@ -131,15 +140,6 @@ def _share_column() -> dict:
     return {tr("ui.col_share"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)}
 
 
-def render_save(plan: LoraPlan) -> None:
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    default = f"{'+'.join(plan.targets[:3]) or plan.target_regex} r={plan.r}"
-    name = c1.text_input(tr("configure.save_name"), value=default, key="configure.save_name", max_chars=60)
-    if c2.button(tr("configure.save"), key="configure.save_btn"):
-        saved_plans()[name.strip() or default] = {"model": model_spec(), "plan": plan}
-        st.success(tr("configure.saved", name=name.strip() or default))
-
-
 def main() -> None:
     st.title(tr("configure.title"))
     st.caption(tr("configure.intro"))
@@ -152,13 +152,20 @@ def main() -> None:
     st.caption(f"**{mc.display_name}** · `{mc.task}`")
     init_widgets(inv, mc.task, spec.key)
     render_controls(inv)
+    s = st.session_state
+    if number_errors(s[W + "r"], s[W + "alpha"], s[W + "dropout"]):
+        s["configure.plan"] = None  # Train must not pick up a plan the visitor is still fixing
+        st.warning(tr("configure.not_computed"))
+        return
     plan = plan_from_widgets(mc.task)
     budget = guarded(lambda: compute_budget(inv, plan))
     if budget is None:
+        s["configure.plan"] = None
+        st.warning(tr("configure.not_computed"))
         return
-    st.session_state["configure.plan"] = plan
+    s["configure.plan"] = plan
     render_budget(plan, budget)
-    render_save(plan)
+    render_save_plan(plan, spec, s.get(W + "preset"), inv.num_blocks)
     from ui.memory_panel import render_memory_panel
 
     render_memory_panel(inv, budget, mc, key="configure", plan=plan)

@@ -9,7 +9,7 @@ from core.models.catalog import list_catalog
 from core.models.embedded import EMBEDDED
 from core.models.spec import TASKS, ModelSpec
 from ui import resources
-from ui.state import keep_widget_values, lang, model_spec, set_model_spec, tr
+from ui.state import bind, lang, model_spec, set_model_spec, tr
 from ui.widgets import count, guarded
 
 SOURCES = ("embedded", "catalog", "hub", "local")
@@ -17,26 +17,20 @@ SOURCES = ("embedded", "catalog", "hub", "local")
 
 def render_picker() -> None:
     current = model_spec()
+    # The source sits outside the form: picking one shows its own input at once (one submit loads what is shown).
+    source = bind("inspect.source", current.source, SOURCES)
+    st.radio(tr("inspect.source"), SOURCES, format_func=lambda s: tr(f"inspect.src_{s}"), horizontal=True,
+             key="inspect.source")
+    if source == "hub":
+        st.text_input(tr("inspect.token"), type="password", key="app.hub_token")
     with st.form("inspect.form", border=True):
-        source = st.radio(
-            tr("inspect.source"),
-            SOURCES,
-            index=SOURCES.index(current.source),
-            format_func=lambda s: tr(f"inspect.src_{s}"),
-            horizontal=True,
-            key="inspect.source",
-        )
         c1, c2 = st.columns([3, 1])
         with c1:
             ref = _render_ref_input(source, current)
         with c2:
-            task = st.selectbox(
-                tr("inspect.task"),
-                ("auto", *TASKS),
-                index=("auto", *TASKS).index(current.task) if current.task in TASKS else 0,
-                format_func=lambda x: tr("inspect.task_auto") if x == "auto" else x,
-                key="inspect.task",
-            )
+            bind("inspect.task", current.task if current.task in TASKS else "auto", ("auto", *TASKS))
+            task = st.selectbox(tr("inspect.task"), ("auto", *TASKS), key="inspect.task",
+                                format_func=lambda x: tr("inspect.task_auto") if x == "auto" else x)
         submitted = st.form_submit_button(tr("inspect.load"), type="primary")
     if submitted:
         if not ref or not str(ref).strip():
@@ -46,23 +40,21 @@ def render_picker() -> None:
 
 
 def _render_ref_input(source: str, current: ModelSpec) -> str | None:
+    mine = current.ref if current.source == source else None
     if source == "embedded":
         names = list(EMBEDDED)
-        index = names.index(current.ref) if current.source == "embedded" and current.ref in names else 0
-        return st.selectbox(
-            tr("inspect.pick_catalog"), names, index=index, format_func=lambda n: EMBEDDED[n].display_name,
-            key="inspect.embedded",
-        )
+        bind("inspect.embedded", mine if mine in names else names[0], names)
+        return st.selectbox(tr("inspect.pick_catalog"), names, format_func=lambda n: EMBEDDED[n].display_name,
+                            key="inspect.embedded")
     if source == "catalog":
         entries = list_catalog()
         slugs = [e.slug for e in entries]
-        index = slugs.index(current.ref) if current.source == "catalog" and current.ref in slugs else 0
+        bind("inspect.catalog", mine if mine in slugs else slugs[0], slugs)
         names = {e.slug: f"{e.name} · {e.hub_id}" for e in entries}
-        return st.selectbox(tr("inspect.pick_catalog"), slugs, index=index, format_func=names.get, key="inspect.catalog")
-    if source == "hub":
-        st.text_input(tr("inspect.token"), type="password", key="app.hub_token")
-        return st.text_input(tr("inspect.hub_id"), value=current.ref if current.source == "hub" else "", key="inspect.hub")
-    return st.text_input(tr("inspect.local_path"), value=current.ref if current.source == "local" else "", key="inspect.local")
+        return st.selectbox(tr("inspect.pick_catalog"), slugs, format_func=names.get, key="inspect.catalog")
+    key, label = ("inspect.hub", "inspect.hub_id") if source == "hub" else ("inspect.local", "inspect.local_path")
+    bind(key, mine or "")
+    return st.text_input(tr(label), key=key)
 
 
 def render_inventory(spec: ModelSpec) -> None:
@@ -106,7 +98,6 @@ def _render_note(spec: ModelSpec) -> None:
         st.caption(entry.note_ko if lang() == "ko" else entry.note_en)
 
 
-keep_widget_values()
 st.title(tr("inspect.title"))
 st.caption(tr("inspect.intro"))
 render_picker()

@@ -12,13 +12,13 @@ from core.planning.presets import default_plan
 from core.training.jobs import job_manager
 from core.training.settings import TrainSettings
 from ui import resources
-from ui.state import current_plan, keep_widget_values, model_spec, session_id, token, tr
+from ui.state import bind, current_plan, model_spec, token, tr, visitor
 from ui.train_panels import render_data_picker, render_preview, render_snapshot
 from ui.train_results import render_results
 from ui.widgets import guarded
 
 CURRENT = "__current__"
-KEEP = "session"  # the setup survives a visit to another page
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def pick_model() -> tuple[ModelSpec, str] | None:
@@ -26,17 +26,15 @@ def pick_model() -> tuple[ModelSpec, str] | None:
     options = list(EMBEDDED)
     if current.source in ("local", "hub"):
         options.append(CURRENT)
-    if st.session_state.get("train.model") not in options:
-        st.session_state.pop("train.model", None)  # the Inspect page's model changed since
+    bind("train.model", options[0], options)  # the Inspect page's model may have changed since
     c1, c2 = st.columns([3, 2])
     choice = c1.selectbox(
-        tr("trainpage.model"), options, key="train.model", persist_state=KEEP,
+        tr("trainpage.model"), options, key="train.model",
         format_func=lambda n: tr("trainpage.current", name=current.ref) if n == CURRENT else EMBEDDED[n].display_name,
     )
-    default_task = "causal-lm" if choice != "minilm" else "seq-cls"
     tasks = ("causal-lm", "seq-cls")
-    task = c2.selectbox(tr("trainpage.task"), tasks, index=tasks.index(default_task), key=f"train.task.{choice}",
-                        persist_state=KEEP,
+    bind(f"train.task.{choice}", "causal-lm" if choice != "minilm" else "seq-cls", tasks)
+    task = c2.selectbox(tr("trainpage.task"), tasks, key=f"train.task.{choice}",
                         format_func=lambda x: tr(f"trainpage.task_{x}"))
     spec = current if choice == CURRENT else ModelSpec("embedded", choice)
     return ModelSpec(spec.source, spec.ref, task), task
@@ -63,20 +61,25 @@ def _targets(plan: LoraPlan) -> str:
 def settings_form(task: str) -> TrainSettings:
     """Defaults are the task's demo size; steps and batch keep a value per task."""
     d = TrainSettings.for_task(task)
+    seeds = {f"train.steps.{task}": d.max_steps, "train.lr": 0.0, f"train.batch.{task}": d.batch_size,
+             "train.accum": d.grad_accum, "train.seq": 0, "train.warmup": d.warmup_steps, "train.seed": d.seed,
+             "train.precision": "auto", "train.ckpt": False, "train.val": d.val_fraction}  # fmt: skip
+    for key, value in seeds.items():
+        bind(key, value, PRECISIONS if key == "train.precision" else None)
     with st.expander(tr("trainpage.settings")):
         c = st.columns(4)
-        steps = c[0].number_input(tr("trainpage.steps"), 1, 100_000, d.max_steps, key=f"train.steps.{task}", persist_state=KEEP)
-        lr = c[1].number_input(tr("trainpage.lr"), 0.0, 1.0, 0.0, format="%.5f", key="train.lr", persist_state=KEEP)
-        batch = c[2].number_input(tr("trainpage.batch"), 1, 1024, d.batch_size, key=f"train.batch.{task}", persist_state=KEEP)
-        accum = c[3].number_input(tr("trainpage.accum"), 1, 1024, d.grad_accum, key="train.accum", persist_state=KEEP)
+        steps = c[0].number_input(tr("trainpage.steps"), 1, 100_000, key=f"train.steps.{task}")
+        lr = c[1].number_input(tr("trainpage.lr"), 0.0, 1.0, format="%.2e", key="train.lr", help=tr("trainpage.lr_help"))
+        batch = c[2].number_input(tr("trainpage.batch"), 1, 1024, key=f"train.batch.{task}")
+        accum = c[3].number_input(tr("trainpage.accum"), 1, 1024, key="train.accum")
         c = st.columns(4)
-        seq = c[0].number_input(tr("trainpage.seq"), 0, 8192, 0, key="train.seq", persist_state=KEEP)
-        warmup = c[1].number_input(tr("trainpage.warmup"), 0, 10_000, d.warmup_steps, key="train.warmup", persist_state=KEEP)
-        seed = c[2].number_input(tr("trainpage.seed"), 0, 2**31 - 1, d.seed, key="train.seed", persist_state=KEEP)
-        precision = c[3].selectbox(tr("trainpage.precision"), ("auto", "fp32", "bf16", "fp16"), key="train.precision", persist_state=KEEP)
+        seq = c[0].number_input(tr("trainpage.seq"), 0, 8192, key="train.seq")
+        warmup = c[1].number_input(tr("trainpage.warmup"), 0, 10_000, key="train.warmup")
+        seed = c[2].number_input(tr("trainpage.seed"), 0, 2**31 - 1, key="train.seed")
+        precision = c[3].selectbox(tr("trainpage.precision"), PRECISIONS, key="train.precision")
         c = st.columns(4)
-        ckpt = c[0].toggle(tr("trainpage.ckpt"), key="train.ckpt", persist_state=KEEP)
-        val = c[1].slider(tr("trainpage.val"), 0.05, 0.5, d.val_fraction, key="train.val", persist_state=KEEP)
+        ckpt = c[0].toggle(tr("trainpage.ckpt"), key="train.ckpt")
+        val = c[1].slider(tr("trainpage.val"), 0.05, 0.5, key="train.val")
     return TrainSettings.for_task(
         task, max_steps=int(steps), learning_rate=float(lr) or None, batch_size=int(batch), grad_accum=int(accum),
         max_seq_len=int(seq) or None, warmup_steps=int(warmup), seed=int(seed), precision=precision,
@@ -102,9 +105,9 @@ def render_setup() -> None:
     plan = pick_plan(spec, task, num_labels)
     if plan is None:
         return
-    busy = any(not j.snapshot.finished for j in job_manager().jobs_of(session_id()))
+    busy = any(not j.snapshot.finished for j in job_manager().jobs_of(visitor()))
     if st.button(tr("trainpage.start"), type="primary", key="train.start", disabled=busy):
-        job_id = guarded(lambda: job_manager().submit(session_id(), spec, plan, train, val, settings))
+        job_id = guarded(lambda: job_manager().submit(visitor(), spec, plan, train, val, settings))
         if job_id:
             st.session_state["train.job"] = job_id
             st.session_state["train.pick"] = job_id  # show the new run, not the one picked before
@@ -115,25 +118,24 @@ def render_setup() -> None:
 def live(job_id: str) -> None:
     """Polls the background run once a second; only this fragment reruns."""
     try:
-        job = job_manager().get(session_id(), job_id)
+        job = job_manager().get(visitor(), job_id)
     except LensError:
         return
     snap = job.snapshot
     render_snapshot(snap, job_manager().queue_position(job_id), key="train.live")
     if not snap.finished:
         if st.button(tr("trainpage.stop"), key="train.stop"):
-            guarded(lambda: job_manager().stop(session_id(), job_id))
+            guarded(lambda: job_manager().stop(visitor(), job_id))
     elif st.session_state.get("train.shown_done") != job_id:
         st.session_state["train.shown_done"] = job_id
         st.rerun(scope="app")  # show the playground and downloads
 
 
 def main() -> None:
-    keep_widget_values()
     st.title(tr("trainpage.title"))
     st.caption(tr("trainpage.intro"))
     render_setup()
-    jobs = job_manager().jobs_of(session_id())
+    jobs = job_manager().jobs_of(visitor())
     if not jobs:
         return
     st.divider()
@@ -144,7 +146,7 @@ def main() -> None:
     labels = {j.id: f"#{i + 1} · {j.spec.ref} · {j.train.name} · {tr('trainpage.n_steps', n=j.settings.max_steps)}"
               for i, j in enumerate(jobs)}
     job_id = st.selectbox(tr("trainpage.pick_run"), ids, index=index, format_func=labels.get, key="train.pick")
-    job = job_manager().get(session_id(), job_id)
+    job = job_manager().get(visitor(), job_id)
     if job.snapshot.finished:
         render_snapshot(job.snapshot, None, key="train.final")
         render_results(job)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
+# The visitors' workspace (SQLite + run folders) of this test session: never the developer's own.
+os.environ.setdefault("LORA_LENS_DATA", tempfile.mkdtemp(prefix="lora-lens-test-data-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

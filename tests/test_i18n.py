@@ -35,6 +35,7 @@ from core.planning.presets import PRESETS
 from core.training.jobs import JobManager
 from core.training.run_state import FINAL_METRICS, STATUSES
 from core.training.settings import TrainSettings
+from tests.visitors import seed_plans
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -345,9 +346,11 @@ def test_pages_show_no_raw_key_in_either_language(scenario, lang, jobs, monkeypa
     page, state = SCENARIOS[scenario]
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["app.lang"] = lang
-    at.session_state["app.session_id"] = SID
+    at.session_state["app.visitor"] = SID
+    seed_plans(SID, copy.deepcopy(state).pop("compare.plans", {}))
     for key, value in copy.deepcopy(state).items():
-        at.session_state[key] = value
+        if key != "compare.plans":
+            at.session_state[key] = value
     at.run()
     _lang_outside_scripts(monkeypatch, lang)
     if page:

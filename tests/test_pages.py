@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core.models.meta import build_meta_model
 from core.models.sources import ModelSpec, load_config
 from core.planning.plan import LoraPlan
+from tests.visitors import plans_of
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
@@ -106,12 +107,12 @@ def test_compare_bad_import_changes_nothing(payload):
     at.text_input(key="configure.save_name").set_value("kept").run()
     at.button(key="configure.save_btn").click().run()
     at.switch_page("pages/compare.py").run()
-    before = dict(at.session_state["compare.plans"])
+    before = plans_of(at.session_state["app.visitor"])
     at.file_uploader(key="compare.upload").set_value(("plans.json", payload, "application/json")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.error, "a refused import says why"
     assert list(at.dataframe[0].value["Plan"]) == ["kept"]
-    assert dict(at.session_state["compare.plans"]) == before
+    assert plans_of(at.session_state["app.visitor"]) == before
 
 
 def test_train_page_minilm_opens_on_sentiment_with_its_own_defaults_and_keeps_choices():

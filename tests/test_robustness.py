@@ -39,6 +39,7 @@ from core.training.jobs import JobManager
 from core.training.loader import EMBEDDED_HUB_IDS, WeightsSource
 from core.training.run_state import RunState
 from core.training.settings import TrainSettings
+from tests.visitors import plans_of, reset_visitor, seed_plans
 from tests.zips import zip_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -408,12 +409,12 @@ def test_page_bad_input_shows_message_and_keeps_state(case: PageCase, folders, m
     monkeypatch.setattr(core.training.jobs, "_MANAGER", manager)
     jobs_before = _jobs_view(manager)
     at = AppTest.from_file(str(ROOT / case.page), default_timeout=TIMEOUT)
-    at.session_state["app.session_id"] = SID
-    at.session_state["compare.plans"] = copy.deepcopy(PLANS)
+    at.session_state["app.visitor"] = SID
     state = case.state(folders)
+    seed_plans(SID, state.pop("compare.plans", copy.deepcopy(PLANS)))
     for key, value in state.items():
         at.session_state[key] = value
-    plans_before = _plans_view(at.session_state["compare.plans"])
+    plans_before = _plans_view(plans_of(SID))
     at.run()
     case.steps(at, folders)
     TALLY["inputs"] += 1
@@ -426,7 +427,7 @@ def test_page_bad_input_shows_message_and_keeps_state(case: PageCase, folders, m
     else:
         _assert_message(texts, case.key)
     assert not any("Traceback" in text for text in texts)
-    plans_after = _plans_view(at.session_state["compare.plans"])
+    plans_after = _plans_view(plans_of(SID))
     jobs_after = _jobs_view(manager)
     lost = (plans_after != plans_before) + (jobs_after != jobs_before)
     TALLY["lost"] += lost
@@ -440,7 +441,8 @@ def test_configure_choices_survive_a_visit_to_another_page(elsewhere, manager, m
     """Streamlit drops a widget's value after a run that does not draw it; the pages keep them."""
     monkeypatch.setattr(core.training.jobs, "_MANAGER", manager)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["app.session_id"] = SID
+    reset_visitor(SID)
+    at.session_state["app.visitor"] = SID
     at.session_state["app.model_spec"] = ModelSpec("catalog", "gpt2")
     at.run()
     at.switch_page("pages/configure.py")
@@ -811,7 +813,8 @@ def _train_page(tmp_path, monkeypatch) -> tuple[AppTest, JobManager]:
     mgr = JobManager(root=tmp_path / "runs", runner=fake_runner)
     monkeypatch.setattr(core.training.jobs, "_MANAGER", mgr)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["app.session_id"] = SID
+    reset_visitor(SID)
+    at.session_state["app.visitor"] = SID
     at.run()
     at.switch_page("pages/train.py").run()
     return at, mgr

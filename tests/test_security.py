@@ -27,6 +27,7 @@ from core.models.sources import TRUST_REMOTE_CODE_ENV, ModelSpec, load_config, r
 from core.planning.plan import LoraPlan
 from core.training.jobs import JobManager
 from core.training.settings import TrainSettings
+from tests.visitors import reset_visitor
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -107,7 +108,7 @@ def test_every_loader_passes_trust_remote_code_explicitly():
                     ok = ok or f"{value.id}: bool=False" in source  # as ast.unparse writes it
             if not ok:
                 bad.append(f"{rel}:{call.lineno} {name}")
-    assert found >= 10, f"the scan found only {found} loaders: is it still right?"
+    assert found >= 8, f"the scan found only {found} loaders: is it still right?"  # one loader per kind now
     assert not bad, f"loaders without trust_remote_code=remote_code_allowed() or False: {bad}"
 
 
@@ -303,7 +304,8 @@ def test_another_visitors_page_does_not_show_the_run(tmp_path, monkeypatch):
     assert mgr.get(alice, job_id).state.wait(10)
     monkeypatch.setattr(core.training.jobs, "_MANAGER", mgr)
     at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
-    at.session_state["app.session_id"] = "b" * 32
+    reset_visitor("b" * 32)
+    at.session_state["app.visitor"] = "b" * 32
     at.session_state["train.job"] = job_id  # even knowing the id
     at.run()
     assert not at.exception
@@ -311,14 +313,16 @@ def test_another_visitors_page_does_not_show_the_run(tmp_path, monkeypatch):
     assert mgr.get(alice, job_id).snapshot.status == "done"
 
 
-@pytest.mark.parametrize("sid", ["../../etc/passwd", "a" * 31, "A" * 32, "<script>", ""])
-def test_a_forged_session_id_in_the_url_is_replaced(sid):
-    at = AppTest.from_file(str(ROOT / "pages" / "analyze.py"), default_timeout=120)
+@pytest.mark.parametrize("sid", ["../../etc/passwd", "a" * 31, "A" * 32, "<script>", "", "0123456789abcdef" * 2])
+def test_a_visitor_id_in_the_url_is_never_adopted_and_is_dropped(sid):
+    """The URL is shareable, so it carries no identity: even a well-formed id there opens nobody's workspace."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["sid"] = sid
     at.run()
     assert not at.exception
-    fresh = at.session_state["app.session_id"]
+    fresh = at.session_state["app.visitor"]
     assert fresh != sid and len(fresh) == 32 and all(c in "0123456789abcdef" for c in fresh)
+    assert "sid" not in at.query_params
 
 
 # --- tokens never reach a log ------------------------------------------------------------------------
@@ -437,7 +441,8 @@ def test_token_typed_in_the_push_form_is_never_logged_or_shown(done_job, all_log
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(huggingface_hub, "HfApi", _LeakyApi)
     at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
-    at.session_state["app.session_id"] = owner
+    reset_visitor(owner)
+    at.session_state["app.visitor"] = owner
     at.run()
     assert not at.exception
     next(w for w in at.text_input if w.label == t("trainpage.repo", "en")).input("me/my-adapter")

@@ -186,7 +186,7 @@ def test_two_visitors_never_see_each_other(store):
     wa, wb = store.load(a), store.load(b)
     assert wa.plans[0].plan.r == 8 and wb.plans[0].plan.r == 64
     assert [r.number for r in wa.runs] == [1] and wb.runs == ()
-    assert wa.preferences.language == "en" and wb.preferences.language == "ko"
+    assert wa.preferences.language is None and wb.preferences.language == "ko"  # a never chosen language stays unset
     assert store.delete_plan(b, "mine") and store.load(a).plan("mine") is not None
     assert not store.delete_run(b, run_a.number) and store.load(a).run(1) is not None
     with pytest.raises(LensError, match="#1"):

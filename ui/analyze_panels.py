@@ -12,7 +12,7 @@ from core.charts.delta import effective_rank_figure, ratio_heatmap, spectrum_fig
 from core.charts.embeddings import scatter_pair
 from core.data.bundled import BUNDLED, load_bundled
 from core.data.dataset import TextDataset
-from ui.state import lang, tr
+from ui.state import bind, lang, tr
 from ui.widgets import guarded
 
 # t-SNE takes seconds; any other widget on the page reruns the script, so keep projections.
@@ -65,13 +65,16 @@ def dataset_for(task: str, own: TextDataset | None, key: str) -> TextDataset | N
 def render_embeddings(model, tokenizer, ds: TextDataset, model_id: str, key: str) -> None:
     st.markdown(f"### {tr('analyzepage.emb')}")
     st.caption(tr("analysis.tsne_howto"))
+    seeds = {"n": min(300, len(ds)), "method": "tsne", "perp": 30.0, "seed": 0, "layer": -1, "pool": "mean", "go": False}
+    for name, value in seeds.items():  # kept in the workspace: a language switch or a reload keeps them
+        bind(f"{key}.{name}", value)
     c = st.columns(6)
-    n = c[0].number_input(tr("analyzepage.sample"), 10, 5000, min(300, len(ds)), key=f"{key}.n")
+    n = c[0].number_input(tr("analyzepage.sample"), 10, 5000, key=f"{key}.n")
     method = c[1].selectbox(tr("analyzepage.method"), ("tsne", "pca"), key=f"{key}.method",
                             format_func=lambda m: "t-SNE" if m == "tsne" else "PCA")
-    perplexity = c[2].number_input(tr("analyzepage.perplexity"), 2.0, 200.0, 30.0, key=f"{key}.perp")
-    seed = c[3].number_input(tr("analyzepage.seed"), 0, 10_000, 0, key=f"{key}.seed")
-    layer = c[4].number_input(tr("analyzepage.layer"), -100, 200, -1, key=f"{key}.layer")
+    perplexity = c[2].number_input(tr("analyzepage.perplexity"), 2.0, 200.0, key=f"{key}.perp")
+    seed = c[3].number_input(tr("analyzepage.seed"), 0, 10_000, key=f"{key}.seed")
+    layer = c[4].number_input(tr("analyzepage.layer"), -100, 200, key=f"{key}.layer")
     pooling = c[5].selectbox(tr("analyzepage.pooling"), ("mean", "cls"), key=f"{key}.pool")
     if not st.toggle(tr("analyzepage.compute"), key=f"{key}.go"):
         return

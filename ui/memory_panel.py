@@ -9,25 +9,25 @@ from core.charts.memory import memory_figure
 from core.errors import LensError
 from core.i18n import human_bytes
 from core.planning.memory import PRECISIONS, MemoryEstimate, MemorySettings, estimate_training_memory, gpu_fits
-from ui.state import lang, tr
+from ui.state import bind, lang, peek, tr
 
 K = "memory.w."
+DEFAULTS = {"precision": "bf16", "batch": 4, "seq": 512, "ckpt": False}
 
 
 def settings_from_state() -> MemorySettings:
-    s = st.session_state
     return MemorySettings(
-        precision=s.get(K + "precision", "bf16"),
-        batch_size=int(s.get(K + "batch", 4)),
-        seq_len=int(s.get(K + "seq", 512)),
-        gradient_checkpointing=bool(s.get(K + "ckpt", False)),
+        precision=peek(K + "precision", DEFAULTS["precision"]),
+        batch_size=int(peek(K + "batch", DEFAULTS["batch"])),
+        seq_len=int(peek(K + "seq", DEFAULTS["seq"])),
+        gradient_checkpointing=bool(peek(K + "ckpt", DEFAULTS["ckpt"])),
     )
 
 
 def render_settings() -> None:
-    for key, value in (("precision", "bf16"), ("batch", 4), ("seq", 512), ("ckpt", False)):
-        st.session_state.setdefault(K + key, value)
-        st.session_state[K + key] = st.session_state[K + key]  # survive page switches
+    for key, value in DEFAULTS.items():
+        bind(K + key, value, PRECISIONS if key == "precision" else None)  # kept in the workspace: errors elsewhere,
+        # page visits and reloads leave them as the visitor set them
     c1, c2, c3, c4 = st.columns(4)
     c1.selectbox(tr("mempanel.precision"), PRECISIONS, key=K + "precision", help=tr("mempanel.precision_help"))
     c2.number_input(tr("mempanel.batch"), 1, 4096, step=1, key=K + "batch")

@@ -10,7 +10,7 @@ from core.data.bundled import BUNDLED, bundled_for, load_bundled
 from core.data.dataset import TextDataset
 from core.data.splits import train_val_split
 from core.training.run_state import RunSnapshot, smoothed
-from ui.state import lang, tr
+from ui.state import bind, lang, tr
 from ui.widgets import guarded
 
 UPLOAD, HUB = "__upload__", "__hub__"
@@ -19,7 +19,8 @@ UPLOAD, HUB = "__upload__", "__hub__"
 def render_data_picker(task: str) -> TextDataset | None:
     names = [*bundled_for(task), UPLOAD, HUB]
     labels = {UPLOAD: tr("trainpage.data_upload"), HUB: tr("trainpage.data_hub")}
-    choice = st.selectbox(tr("trainpage.data"), names, key=f"train.data.{task}", persist_state="session",
+    bind(f"train.data.{task}", names[0], names)
+    choice = st.selectbox(tr("trainpage.data"), names, key=f"train.data.{task}",
                           format_func=lambda n: labels.get(n) or BUNDLED[n].display_name(lang()))
     if choice == UPLOAD:
         return _uploaded(task)
@@ -47,7 +48,8 @@ def _hub(task: str) -> TextDataset | None:
     from core.data.hub import load_hub_dataset
     from ui.state import token
 
-    repo = st.text_input(tr("trainpage.data_hub"), key="train.hub_data", persist_state="session", placeholder="owner/name")
+    bind("train.hub_data", "")
+    repo = st.text_input(tr("trainpage.data_hub"), key="train.hub_data", placeholder="owner/name")
     if not repo.strip():
         return None
     frame = guarded(lambda: load_hub_dataset(repo.strip(), token=token()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -38,3 +39,12 @@ def count(n: float) -> str:
 def show_warnings(warnings: tuple[tuple[str, dict], ...]) -> None:
     for key, params in warnings:
         st.warning(tr(key, **params), icon="💡")
+
+
+
+def verbatim(text: str) -> str:
+    """``text`` as a markdown code span, so a name like ``.*\\.(q|v)_proj`` shows byte for byte."""
+    text = str(text).replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

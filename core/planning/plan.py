@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field, replace
 
@@ -81,16 +82,22 @@ class LoraPlan:
         return plan
 
 
+def number_errors(r: object, lora_alpha: object, lora_dropout: object) -> dict[str, LensError]:
+    """The one rule for the three numbers, field by field (a page shows each sentence under its field)."""
+    errors: dict[str, LensError] = {}
+    if not isinstance(r, int) or isinstance(r, bool) or not 1 <= r <= MAX_R:
+        errors["r"] = LensError("plan.bad_r", r=r, max=MAX_R)
+    if not isinstance(lora_alpha, int | float) or isinstance(lora_alpha, bool) or not 0 < lora_alpha < math.inf:
+        errors["lora_alpha"] = LensError("plan.bad_alpha", alpha=lora_alpha)
+    if not isinstance(lora_dropout, int | float) or isinstance(lora_dropout, bool) or not 0 <= lora_dropout < 1:
+        errors["lora_dropout"] = LensError("plan.bad_dropout", dropout=lora_dropout)
+    return errors
+
+
 def validate_plan(plan: LoraPlan, num_blocks: int | None = None) -> None:
     """Reject values PEFT would reject, or that make no sense, with a sentence."""
-    if not isinstance(plan.r, int) or isinstance(plan.r, bool) or plan.r <= 0:
-        raise LensError("plan.bad_r", r=plan.r, max=MAX_R)
-    if plan.r > MAX_R:
-        raise LensError("plan.bad_r", r=plan.r, max=MAX_R)
-    if not isinstance(plan.lora_alpha, int | float) or not plan.lora_alpha > 0:
-        raise LensError("plan.bad_alpha", alpha=plan.lora_alpha)
-    if not isinstance(plan.lora_dropout, int | float) or not 0 <= plan.lora_dropout < 1:
-        raise LensError("plan.bad_dropout", dropout=plan.lora_dropout)
+    for error in number_errors(plan.r, plan.lora_alpha, plan.lora_dropout).values():
+        raise error
     if plan.bias not in BIAS_MODES:
         raise LensError("plan.bad_bias", bias=plan.bias, modes=", ".join(BIAS_MODES))
     if not plan.targets and not plan.target_regex:

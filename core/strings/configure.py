@@ -38,7 +38,22 @@ STRINGS = {
     "configure.code": ("The exact PEFT config", "정확한 PEFT 설정 코드"),
     "configure.save_name": ("Save this plan as", "이 계획을 저장할 이름"),
     "configure.save": ("Save plan for Compare", "비교용으로 계획 저장"),
-    "configure.saved": ("Saved '{name}'. Open Compare to see it side by side.", "'{name}'을(를) 저장했습니다. 비교 페이지에서 나란히 볼 수 있습니다."),
+    "configure.saved": ("Saved {name}. Open Compare to see it side by side.", "{name}을(를) 저장했습니다. 비교 페이지에서 나란히 볼 수 있습니다."),
+    "configure.saved_renamed": (
+        "Saved as {name}, next to the existing {asked}.",
+        "기존 {asked}은(는) 그대로 두고 {name}(으)로 저장했습니다.",
+    ),
+    "configure.name_exists": (
+        "A plan named {name} already exists. Overwrite it, or keep both?",
+        "{name}이라는 계획이 이미 있습니다. 덮어쓸까요, 둘 다 둘까요?",
+    ),
+    "configure.overwrite": ("Overwrite", "덮어쓰기"),
+    "configure.keep_both": ("Keep both", "둘 다 두기"),
+    "configure.cancel": ("Cancel", "취소"),
+    "configure.not_computed": (
+        "The budget is not computed until the values above are fixed.",
+        "위의 값을 고칠 때까지 파라미터 수를 계산하지 않습니다.",
+    ),
     "configure.modules_csv": ("Download adapted modules (CSV)", "적용된 모듈 내려받기 (CSV)"),
     "configure.help_r": ("Rank of A (r×in) and B (out×r). Budget grows linearly with r.", "A(r×in)와 B(out×r)의 랭크. 파라미터 수는 r에 비례합니다."),
     "configure.help_alpha": ("The update is scaled by α/r (α/√r with rsLoRA).", "업데이트는 α/r(rsLoRA는 α/√r)로 스케일됩니다."),

@@ -52,7 +52,10 @@ STRINGS = {
         "이 모델에는 LoRA를 적용할 수 있는 층(Linear, Conv1D, Embedding, Conv)이 없습니다.",
     ),
     "plan.bad_r": ("r must be a whole number from 1 to {max}; got {r}.", "r은 1부터 {max}까지의 정수여야 합니다. 입력값: {r}."),
-    "plan.bad_alpha": ("lora_alpha must be greater than 0; got {alpha}.", "lora_alpha는 0보다 커야 합니다. 입력값: {alpha}."),
+    "plan.bad_alpha": (
+        "lora_alpha must be a finite number greater than 0; got {alpha}.",
+        "lora_alpha는 0보다 큰 유한한 수여야 합니다. 입력값: {alpha}.",
+    ),
     "plan.bad_dropout": ("lora_dropout must be in [0, 1); got {dropout}.", "lora_dropout은 [0, 1) 범위여야 합니다. 입력값: {dropout}."),
     "plan.bad_bias": ("bias must be one of {modes}; got '{bias}'.", "bias는 {modes} 중 하나여야 합니다. 입력값: '{bias}'."),
     "plan.no_targets": ("Choose at least one target module.", "대상 모듈을 하나 이상 고르세요."),

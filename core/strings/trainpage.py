@@ -24,6 +24,10 @@ STRINGS = {
     "trainpage.settings": ("Training settings", "학습 설정"),
     "trainpage.steps": ("Steps", "스텝 수"),
     "trainpage.lr": ("Learning rate (0 = task default)", "학습률 (0 = 작업 기본값)"),
+    "trainpage.lr_help": (
+        "0 keeps the task's demo default; LoRA usually wants about 10× the learning rate of full fine-tuning.",
+        "0이면 작업별 데모 기본값을 씁니다. LoRA는 보통 전체 파인튜닝보다 약 10배 큰 학습률이 맞습니다.",
+    ),
     "trainpage.batch": ("Batch size", "배치 크기"),
     "trainpage.accum": ("Gradient accumulation", "그래디언트 누적"),
     "trainpage.seq": ("Max sequence length (0 = task default)", "최대 시퀀스 길이 (0 = 작업 기본값)"),

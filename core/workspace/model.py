@@ -70,7 +70,7 @@ class RunRecord:
 class Preferences:
     """What the visitor chose last: language, model, and each page's widgets by stable id."""
 
-    language: str = "en"
+    language: str | None = None  # None: never chosen, the browser's locale decides
     model: ModelSpec | None = None
     settings: dict[str, Any] = field(default_factory=dict, hash=False)  # widget id -> JSON value
 
@@ -82,7 +82,7 @@ class Preferences:
     def from_json(cls, data: dict[str, Any]) -> Preferences:
         model = data.get("model")
         return cls(
-            language=str(data.get("language", "en")),
+            language=str(data["language"]) if data.get("language") else None,
             model=spec_from_json(model) if model else None,
             settings=dict(data.get("settings") or {}),
         )
