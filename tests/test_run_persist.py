@@ -46,7 +46,7 @@ def trained(tmp_path_factory):
     workdir = root / "visitors" / "k" / "runs" / "1"
     job_id = manager.submit(OWNER, MINILM, CLS_PLAN, train, val, settings, workdir=workdir)
     job = manager.get(OWNER, job_id)
-    assert job.state.wait(180) and job.saved.wait(10)
+    assert job.state.wait(180)  # run.json is written before wait returns
     assert job.state.status == "done", job.snapshot.error_key
     return manager, job
 
@@ -127,7 +127,8 @@ def test_restore_returns_the_job_in_memory_and_only_to_its_owner(trained):
     with pytest.raises(LensError) as err:
         JobManager(root=job.workdir.parent).restore(STRANGER, job.id, job.workdir)
     assert err.value.key == "train.no_job"
-    assert STRANGER not in (job.workdir / "run.json").read_text() and OWNER not in (job.workdir / "job.json").read_text()
+    files = (job.workdir / "run.json").read_text() + (job.workdir / "job.json").read_text()
+    assert OWNER not in files  # the files name the owner by a hash only
 
 
 def test_forget_and_remove_work_for_restored_jobs(trained, tmp_path):
@@ -171,7 +172,7 @@ def _runner(outcome: str):
 def test_every_failure_is_saved_and_restored(outcome, key, tmp_path):
     manager = JobManager(root=tmp_path, runner=_runner(outcome))
     job = manager.get(OWNER, manager.submit(OWNER, SMOLLM, SFT_PLAN, _tiny(), None, TrainSettings()))
-    assert job.saved.wait(10)
+    assert job.state.wait(10)
     back = JobManager(root=tmp_path).restore(OWNER, job.id, job.workdir)
     snap = back.snapshot
     assert (snap.status, snap.error_key, snap.error_params) == ("failed", key, job.snapshot.error_params)
@@ -200,11 +201,11 @@ def test_a_run_lost_mid_way_restores_as_failed_with_a_sentence(tmp_path):
         assert lost.snapshot.error_key == "train.interrupted" and lost.val == _tiny(2)
         assert "restarted" in t(lost.snapshot.error_key, "en") and "다시 시작" in t(lost.snapshot.error_key, "ko")
         manager.stop(OWNER, queued)  # a queued run stopped is saved at once
-        assert manager.get(OWNER, queued).saved.is_set()
+        assert (tmp_path / queued / "run.json").is_file()
         assert after_restart.restore(OWNER, queued, tmp_path / queued).snapshot.status == "stopped"
     finally:
         release.set()
-    assert manager.get(OWNER, running).saved.wait(10)
+    assert manager.get(OWNER, running).state.wait(10)
     assert JobManager(root=tmp_path).restore(OWNER, running, tmp_path / running).snapshot.status == "stopped"
 
 

@@ -8,6 +8,7 @@ Each run's folder keeps its inputs and outcome (``core.training.persist``), so
 
 from __future__ import annotations
 
+import functools
 import shutil
 import threading
 import time
@@ -45,7 +46,6 @@ class Job:
     state: RunState = field(default_factory=RunState)
     created: float = field(default_factory=time.time)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    saved: threading.Event = field(default_factory=threading.Event, repr=False)  # run.json written
 
     @property
     def snapshot(self) -> RunSnapshot:
@@ -99,6 +99,7 @@ class JobManager:
             persist.write_inputs(job)
         except OSError as exc:
             raise LensError("train.save_failed", detail=str(exc)[:200]) from None
+        job.state.on_finish = functools.partial(self._save, job)
         with self._cond:
             self._jobs[job_id] = job
             self._queue.append(job_id)
@@ -124,7 +125,6 @@ class JobManager:
             if job_id in self._queue:
                 self._queue.remove(job_id)
                 job.state.finish("stopped")
-                self._save(job)
                 return
         job.state.request_stop()
 
@@ -168,7 +168,6 @@ class JobManager:
             state = RunState.restored(stored.snapshot, persist.rebuild_result(stored, workdir))
         job = Job(job_id, owner, stored.spec, stored.plan, stored.settings, stored.train, stored.val, workdir, state,
                   stored.created)  # fmt: skip
-        job.saved.set()
         with self._cond:
             if job_id not in self._jobs:  # another session may have restored it meanwhile
                 self._jobs[job_id] = job
@@ -201,18 +200,16 @@ class JobManager:
                     self._running = None
                 if not job.state.snapshot().finished:
                     job.state.fail("err.unexpected", detail="the run ended without a status")
-                self._save(job)
                 self._remember_model(job)
 
     @staticmethod
     def _save(job: Job) -> None:
-        """Write the outcome; a full disk costs the run its life after a restart, never the worker."""
+        """Write the outcome (the state calls this as the run ends, however it ends, before ``wait``
+        returns); a full disk costs the run its return after a restart, never the worker its life."""
         try:
             persist.write_outcome(job)
-        except Exception:  # noqa: BLE001 - the worker thread must survive a full disk or anything else
+        except Exception:  # noqa: BLE001 - the training thread must survive anything
             pass
-        finally:
-            job.saved.set()
 
     def _remember_model(self, job: Job) -> None:
         """Keep only the newest few trained models in memory; older ones reload on demand."""

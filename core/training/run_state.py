@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,9 +64,11 @@ class RunSnapshot:
 
 
 class RunState:
-    """Thread-safe holder of a ``RunSnapshot`` plus the stop request flag."""
+    """Thread-safe holder of a ``RunSnapshot`` plus the stop request flag. ``on_finish`` runs once the
+    final status is set and before ``wait`` returns (the job manager saves the outcome there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_finish: Callable[[], None] | None = None) -> None:
+        self.on_finish = on_finish
         self._lock = threading.Lock()
         self._snap = RunSnapshot()
         self._stop = threading.Event()
@@ -140,7 +143,7 @@ class RunState:
             self._snap.eta_s = 0.0
             if metrics:
                 self._snap.metrics.update(metrics)
-        self._done.set()
+        self._finished()
 
     def fail(self, key: str, **params: Any) -> None:
         with self._lock:
@@ -148,7 +151,14 @@ class RunState:
             self._snap.eta_s = None
             self._snap.error_key = key
             self._snap.error_params = dict(params)
-        self._done.set()
+        self._finished()
+
+    def _finished(self) -> None:
+        try:
+            if self.on_finish is not None:
+                self.on_finish()
+        finally:
+            self._done.set()
 
 
 def _count(value: object) -> int:
