@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import shutil
 import threading
 import time
@@ -118,6 +117,26 @@ def test_the_restored_bundle_and_merged_model(trained, restored):
     assert "model.safetensors" in files(merged_model_zip(restored))
 
 
+def test_the_base_weights_are_found_again_never_read_from_the_files(trained, restored):
+    _, job = trained
+    assert restored.result.source.location == str(weights_folder("minilm"))
+    assert str(weights_folder("minilm")) not in (job.workdir / "run.json").read_text()
+
+
+def test_a_tokenizer_missing_at_restore_loads_when_the_playground_needs_it(trained, monkeypatch):
+    _, job = trained
+
+    def unavailable(location):
+        raise LensError("train.no_tokenizer", name=location, detail="not now")
+
+    monkeypatch.setattr(persist, "load_tokenizer", unavailable)
+    back = JobManager(root=job.workdir.parent).restore(OWNER, job.id, job.workdir)
+    assert back.result.tokenizer is None
+    monkeypatch.undo()
+    assert len(classify_side_by_side(back, "Fine.")) == len(job.result.labels)
+    assert back.result.tokenizer is not None
+
+
 def test_restore_returns_the_job_in_memory_and_only_to_its_owner(trained):
     manager, job = trained
     assert manager.restore(OWNER, job.id, job.workdir) is job
@@ -223,7 +242,7 @@ def _edit(path, change):
 
 TAMPERED = {
     "not json": lambda f: (f / "run.json").write_text("{not json"),
-    "huge": lambda f: os.truncate(f / "run.json", persist.MAX_RUN_JSON_BYTES + 1),
+    "huge": lambda f: (f / "run.json").write_text((f / "run.json").read_text() + " " * persist.MAX_RUN_JSON_BYTES),
     "a list": lambda f: (f / "run.json").write_text("[1, 2]"),
     "step a string": lambda f: _edit(f / "run.json", lambda d: d["snapshot"].update(step="two")),
     "losses a string": lambda f: _edit(f / "run.json", lambda d: d["snapshot"].update(losses="x")),
