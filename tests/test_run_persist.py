@@ -137,6 +137,40 @@ def test_a_tokenizer_missing_at_restore_loads_when_the_playground_needs_it(train
     assert back.result.tokenizer is not None
 
 
+def test_models_reloaded_by_playgrounds_stay_bounded(trained, tmp_path):
+    """Restored runs reload their model when played; the manager keeps only the newest in memory."""
+    _, job = trained
+    manager, jobs = JobManager(root=tmp_path, keep_models=1), []
+    for n in range(2):
+        folder = shutil.copytree(job.workdir, tmp_path / str(n))
+        new_id = f"{n:032x}"
+        for name in ("run.json", "job.json"):
+            _edit(folder / name, lambda d, new_id=new_id: d.update(id=new_id))
+        jobs.append(manager.restore(OWNER, new_id, folder))
+    classify_side_by_side(jobs[0], "Fine.")
+    assert jobs[0].result.model is not None
+    classify_side_by_side(jobs[1], "Fine.")
+    assert jobs[0].result.model is None and jobs[1].result.model is not None
+    held, release = threading.Event(), threading.Event()
+
+    def use_model() -> None:  # another visitor's playground holds run 1's lock
+        with jobs[1].lock:
+            held.set()
+            release.wait(30)
+
+    other = threading.Thread(target=use_model)
+    other.start()
+    assert held.wait(10)
+    try:
+        classify_side_by_side(jobs[0], "Fine.")  # neither waits for the other nor takes its model
+        assert jobs[1].result.model is not None
+    finally:
+        release.set()
+        other.join(10)
+    classify_side_by_side(jobs[1], "Fine.")
+    assert jobs[0].result.model is None
+
+
 def test_restore_returns_the_job_in_memory_and_only_to_its_owner(trained):
     manager, job = trained
     assert manager.restore(OWNER, job.id, job.workdir) is job

@@ -46,6 +46,7 @@ class Job:
     state: RunState = field(default_factory=RunState)
     created: float = field(default_factory=time.time)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    on_model_used: Callable[[], None] | None = field(default=None, repr=False)  # set by the manager
 
     @property
     def snapshot(self) -> RunSnapshot:
@@ -100,6 +101,7 @@ class JobManager:
         except OSError as exc:
             raise LensError("train.save_failed", detail=str(exc)[:200]) from None
         job.state.on_finish = functools.partial(self._save, job)
+        job.on_model_used = functools.partial(self._remember_model, job)
         with self._cond:
             self._jobs[job_id] = job
             self._queue.append(job_id)
@@ -168,6 +170,7 @@ class JobManager:
             state = RunState.restored(stored.snapshot, persist.rebuild_result(stored, workdir))
         job = Job(job_id, owner, stored.spec, stored.plan, stored.settings, stored.train, stored.val, workdir, state,
                   stored.created)  # fmt: skip
+        job.on_model_used = functools.partial(self._remember_model, job)
         with self._cond:
             if job_id not in self._jobs:  # another session may have restored it meanwhile
                 self._jobs[job_id] = job
@@ -212,22 +215,35 @@ class JobManager:
             pass
 
     def _remember_model(self, job: Job) -> None:
-        """Keep only the newest few trained models in memory; older ones reload on demand."""
+        """Keep only the most recently trained or used few models in memory; older ones reload on
+        demand. One in use elsewhere (its lock held) stays until next time: no thread waits."""
         if job.result is None or job.result.model is None:
             return
         evict: list[Job] = []
         with self._cond:
+            if job.id in self._with_model:
+                self._with_model.remove(job.id)
             self._with_model.append(job.id)
-            while len(self._with_model) > self._keep_models:
+            while len(self._with_model) > max(1, self._keep_models):
                 old = self._jobs.get(self._with_model.popleft())
                 if old is not None:
                     evict.append(old)
-        for old in evict:
-            with old.lock:
-                if old.result is not None:
-                    old.result.model = None
-        if evict:
+        busy = [old.id for old in evict if not _drop_model(old)]
+        with self._cond:
+            self._with_model.extendleft(reversed(busy))
+        if len(busy) < len(evict):
             free_memory()
+
+
+def _drop_model(job: Job) -> bool:
+    if not job.lock.acquire(blocking=False):
+        return False
+    try:
+        if job.result is not None:
+            job.result.model = None
+    finally:
+        job.lock.release()
+    return True
 
 
 _MANAGER: JobManager | None = None

@@ -37,6 +37,8 @@ def finished_result(job: Any) -> TrainResult:
 
         base = load_model(result.source.location, result.task, result.labels, result.tokenizer.pad_token_id)
         result.model = PeftModel.from_pretrained(base, str(result.adapter_dir)).eval()
+    if getattr(job, "on_model_used", None) is not None:
+        job.on_model_used()  # the job manager keeps the most recently used few in memory
     return result
 
 
