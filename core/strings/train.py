@@ -100,6 +100,18 @@ STRINGS = {
         "This run is still queued or training; stop it first.",
         "이 실행은 아직 대기 중이거나 학습 중입니다. 먼저 중지해 주세요.",
     ),
+    "train.interrupted": (
+        "The server restarted while this run was in progress; start it again.",
+        "이 실행이 진행되는 동안 서버가 다시 시작되었습니다. 다시 시작해 주세요.",
+    ),
+    "train.bad_run_file": (
+        "The saved files of this run are damaged or too large (“{name}”); it cannot be opened.",
+        "이 실행의 저장 파일이 손상되었거나 너무 큽니다(“{name}”). 열 수 없습니다.",
+    ),
+    "train.save_failed": (
+        "Could not write this run's files: {detail}",
+        "이 실행의 파일을 쓰지 못했습니다: {detail}",
+    ),
     "train.not_finished": (
         "This run has no adapter yet: wait until it finishes.",
         "이 실행에는 아직 어댑터가 없습니다. 학습이 끝날 때까지 기다려 주세요.",

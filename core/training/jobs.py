@@ -2,10 +2,13 @@
 
 Job ids are ``uuid4`` hex (unguessable); every lookup needs the owner (the
 visitor's session id) and the id, so one visitor can never reach another's run.
+Each run's folder keeps its inputs and outcome (``core.training.persist``), so
+``restore`` brings a finished run back after a restart.
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import threading
 import time
@@ -20,6 +23,7 @@ from core.errors import LensError
 from core.models.embedded import cache_root
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
+from core.training import persist
 from core.training.engine import TrainResult, check_inputs, free_memory, run_training
 from core.training.run_state import RunSnapshot, RunState
 from core.training.settings import TrainSettings
@@ -42,6 +46,7 @@ class Job:
     state: RunState = field(default_factory=RunState)
     created: float = field(default_factory=time.time)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    on_model_used: Callable[[], None] | None = field(default=None, repr=False)  # set by the manager
 
     @property
     def snapshot(self) -> RunSnapshot:
@@ -80,15 +85,23 @@ class JobManager:
         dataset_train: TextDataset,
         dataset_val: TextDataset | None,
         settings: TrainSettings,
+        workdir: Path | None = None,
     ) -> str:
-        """Queue a run after quick input checks (bad input raises ``LensError`` here)."""
+        """Queue a run after quick input checks (bad input raises ``LensError`` here). Its files go to
+        ``workdir`` (the caller's folder for this run, made if missing), else ``root/<job id>``."""
         if not owner:
             raise LensError("train.no_owner")
         check_inputs(spec, plan, dataset_train, settings)
         job_id = uuid.uuid4().hex
-        workdir = self.root / job_id
-        workdir.mkdir(parents=True, exist_ok=False)
+        workdir = workdir or self.root / job_id
         job = Job(job_id, owner, spec, plan, settings, dataset_train, dataset_val, workdir)
+        try:
+            workdir.mkdir(parents=True, exist_ok=True)
+            persist.write_inputs(job)
+        except OSError as exc:
+            raise LensError("train.save_failed", detail=str(exc)[:200]) from None
+        job.state.on_finish = functools.partial(self._save, job)
+        job.on_model_used = functools.partial(self._remember_model, job)
         with self._cond:
             self._jobs[job_id] = job
             self._queue.append(job_id)
@@ -128,6 +141,11 @@ class JobManager:
 
     def remove(self, owner: str, job_id: str) -> None:
         """Forget a finished job and delete its working directory."""
+        job = self.forget(owner, job_id)
+        shutil.rmtree(job.workdir, ignore_errors=True)
+
+    def forget(self, owner: str, job_id: str) -> Job:
+        """Drop a finished job from memory, keeping its folder (``restore`` can bring it back)."""
         job = self.get(owner, job_id)
         if not job.state.snapshot().finished:
             raise LensError("train.job_busy")
@@ -135,7 +153,28 @@ class JobManager:
             self._jobs.pop(job_id, None)
             if job_id in self._with_model:
                 self._with_model.remove(job_id)
-        shutil.rmtree(job.workdir, ignore_errors=True)
+        return job
+
+    def restore(self, owner: str, job_id: str, workdir: Path) -> Job:
+        """The job in memory, else the finished run rebuilt from its folder (after a restart): its
+        snapshot, rows and result (``model=None``; the playground reloads it from the adapter).
+        A run the server lost mid-way comes back failed; a damaged or foreign folder is a ``LensError``."""
+        with self._cond:
+            if job_id in self._jobs:
+                return self.get(owner, job_id)
+        stored = persist.read_run(owner, job_id, workdir)
+        if stored.snapshot is None:  # the server stopped while the run waited or trained
+            snapshot = RunSnapshot("failed", total_steps=stored.settings.max_steps, error_key="train.interrupted")
+            state = RunState.restored(snapshot)
+        else:
+            state = RunState.restored(stored.snapshot, persist.rebuild_result(stored, workdir))
+        job = Job(job_id, owner, stored.spec, stored.plan, stored.settings, stored.train, stored.val, workdir, state,
+                  stored.created)  # fmt: skip
+        job.on_model_used = functools.partial(self._remember_model, job)
+        with self._cond:
+            if job_id not in self._jobs:  # another session may have restored it meanwhile
+                self._jobs[job_id] = job
+        return self.get(owner, job_id)
 
     # --- worker ------------------------------------------------------------------------
 
@@ -166,23 +205,45 @@ class JobManager:
                     job.state.fail("err.unexpected", detail="the run ended without a status")
                 self._remember_model(job)
 
+    @staticmethod
+    def _save(job: Job) -> None:
+        """Write the outcome (the state calls this as the run ends, however it ends, before ``wait``
+        returns); a full disk costs the run its return after a restart, never the worker its life."""
+        try:
+            persist.write_outcome(job)
+        except Exception:  # noqa: BLE001 - the training thread must survive anything
+            pass
+
     def _remember_model(self, job: Job) -> None:
-        """Keep only the newest few trained models in memory; older ones reload on demand."""
+        """Keep only the most recently trained or used few models in memory; older ones reload on
+        demand. One in use elsewhere (its lock held) stays until next time: no thread waits."""
         if job.result is None or job.result.model is None:
             return
         evict: list[Job] = []
         with self._cond:
+            if job.id in self._with_model:
+                self._with_model.remove(job.id)
             self._with_model.append(job.id)
-            while len(self._with_model) > self._keep_models:
+            while len(self._with_model) > max(1, self._keep_models):
                 old = self._jobs.get(self._with_model.popleft())
                 if old is not None:
                     evict.append(old)
-        for old in evict:
-            with old.lock:
-                if old.result is not None:
-                    old.result.model = None
-        if evict:
+        busy = [old.id for old in evict if not _drop_model(old)]
+        with self._cond:
+            self._with_model.extendleft(reversed(busy))
+        if len(busy) < len(evict):
             free_memory()
+
+
+def _drop_model(job: Job) -> bool:
+    if not job.lock.acquire(blocking=False):
+        return False
+    try:
+        if job.result is not None:
+            job.result.model = None
+    finally:
+        job.lock.release()
+    return True
 
 
 _MANAGER: JobManager | None = None

@@ -12,7 +12,7 @@ import torch
 from core.errors import LensError
 from core.training.encode import prompt_text
 from core.training.engine import TrainResult
-from core.training.loader import load_model
+from core.training.loader import load_model, load_tokenizer
 
 MAX_NEW_TOKENS = 256
 MAX_INPUT_CHARS = 4000
@@ -30,11 +30,15 @@ def finished_result(job: Any) -> TrainResult:
     result = job.result
     if result is None or result.adapter_dir is None:
         raise LensError("train.not_finished")
+    if result.tokenizer is None:  # a restored run whose weights could not be found at restore
+        result.tokenizer = load_tokenizer(result.source.location)
     if result.model is None:
         from peft import PeftModel
 
         base = load_model(result.source.location, result.task, result.labels, result.tokenizer.pad_token_id)
         result.model = PeftModel.from_pretrained(base, str(result.adapter_dir)).eval()
+    if getattr(job, "on_model_used", None) is not None:
+        job.on_model_used()  # the job manager keeps the most recently used few in memory
     return result
 
 

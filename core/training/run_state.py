@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STATUSES: tuple[str, ...] = ("queued", "running", "done", "stopped", "failed")
@@ -38,17 +39,52 @@ class RunSnapshot:
     def progress(self) -> float:
         return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
 
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object) -> RunSnapshot:
+        """The inverse of ``to_json``, checking every type; ``ValueError`` on anything else."""
+        if not isinstance(data, dict) or data.get("status") not in STATUSES:
+            raise ValueError("snapshot")
+        key = data.get("error_key")
+        params = data.get("error_params") or {}
+        if key is not None and not isinstance(key, str) or not isinstance(params, dict):
+            raise ValueError("error")
+        return cls(
+            status=data["status"], step=_count(data.get("step", 0)), total_steps=_count(data.get("total_steps", 0)),
+            eta_s=_number(data.get("eta_s"), optional=True), elapsed_s=_number(data.get("elapsed_s", 0.0)),
+            losses=_points(data.get("losses", []), ("step", "loss", "lr")),
+            evals=_points(data.get("evals", []), ("step", "eval_loss")),
+            tokens=_count(data.get("tokens", 0)), tokens_per_s=_number(data.get("tokens_per_s"), optional=True),
+            gpu_mem_bytes=None if data.get("gpu_mem_bytes") is None else _count(data["gpu_mem_bytes"]),
+            metrics=_metrics(data.get("metrics", {})), error_key=key,
+            error_params={str(k): v for k, v in params.items() if isinstance(v, str | int | float | bool)},
+        )  # fmt: skip
+
 
 class RunState:
-    """Thread-safe holder of a ``RunSnapshot`` plus the stop request flag."""
+    """Thread-safe holder of a ``RunSnapshot`` plus the stop request flag. ``on_finish`` runs once the
+    final status is set and before ``wait`` returns (the job manager saves the outcome there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_finish: Callable[[], None] | None = None) -> None:
+        self.on_finish = on_finish
         self._lock = threading.Lock()
         self._snap = RunSnapshot()
         self._stop = threading.Event()
         self._done = threading.Event()
         self._t0: float | None = None
         self.result: Any = None  # the TrainResult, set together with the final status
+
+    @classmethod
+    def restored(cls, snapshot: RunSnapshot, result: Any = None) -> RunState:
+        """A finished run's state rebuilt from disk (after a restart)."""
+        if not snapshot.finished:
+            raise ValueError("a restored run must be finished")
+        state = cls()
+        state._snap, state.result = snapshot, result
+        state._done.set()
+        return state
 
     # --- reading ---------------------------------------------------------------------
 
@@ -107,7 +143,7 @@ class RunState:
             self._snap.eta_s = 0.0
             if metrics:
                 self._snap.metrics.update(metrics)
-        self._done.set()
+        self._finished()
 
     def fail(self, key: str, **params: Any) -> None:
         with self._lock:
@@ -115,7 +151,41 @@ class RunState:
             self._snap.eta_s = None
             self._snap.error_key = key
             self._snap.error_params = dict(params)
-        self._done.set()
+        self._finished()
+
+    def _finished(self) -> None:
+        try:
+            if self.on_finish is not None:
+                self.on_finish()
+        finally:
+            self._done.set()
+
+
+def _count(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("count")
+    return value
+
+
+def _number(value: object, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError("number")
+    return float(value)
+
+
+def _metrics(data: object) -> dict[str, float]:
+    if not isinstance(data, dict):
+        raise ValueError("metrics")
+    return {str(k): _number(v) for k, v in data.items()}
+
+
+def _points(data: object, keys: tuple[str, ...]) -> list[dict[str, float]]:
+    """A chart's points: each a dict of exactly ``keys``; NaN losses (a diverged run) stay NaN."""
+    if not isinstance(data, list) or any(not isinstance(p, dict) or set(p) != set(keys) for p in data):
+        raise ValueError("points")
+    return [{k: (_count(p[k]) if k == "step" else _number(p[k])) for k in keys} for p in data]
 
 
 # The final metrics a run reports (each has a ``trainpage.metric.*`` label).
