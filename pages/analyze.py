@@ -5,26 +5,33 @@ from __future__ import annotations
 import streamlit as st
 
 from core.adapters.load import load_adapter, read_adapter_zip
-from core.training.jobs import job_manager
+from core.training.playground import finished_result
 from ui.analyze_panels import dataset_for, render_delta, render_embeddings
-from ui.state import bind, tr, visitor
+from ui.runs import visitor_runs
+from ui.state import bind, tr
 from ui.widgets import guarded
 
 SOURCES = ("job", "upload")
 
 
 def from_job():
-    jobs = [j for j in job_manager().jobs_of(visitor()) if j.snapshot.finished and j.result is not None
-            and j.result.model is not None]
-    if not jobs:
+    runs = [run for run in visitor_runs() if run.job is not None and run.job.snapshot.finished
+            and run.job.result is not None]
+    if not runs:
         st.info(tr("analyzepage.no_job"))
         return None
-    labels = {j.id: f"{j.spec.ref} · {j.train.name} · {j.snapshot.step} steps" for j in jobs}
-    job_id = st.selectbox(tr("trainpage.pick_run"), list(labels), index=len(labels) - 1, format_func=labels.get,
-                          key="analyze.job")
-    job = next(j for j in jobs if j.id == job_id)
+    by_id = {run.record.job_id: run for run in runs}
+    ids = list(by_id)
+    if st.session_state.get("analyze.job") not in by_id:
+        st.session_state["analyze.job"] = ids[-1]
+    job_id = st.selectbox(tr("trainpage.pick_run"), ids, format_func=lambda i: by_id[i].label, key="analyze.job")
+    job = by_id[job_id].job
+    with st.spinner(tr("analyzepage.loading")):
+        result = guarded(lambda: finished_result(job))  # reloads the adapter from its folder when needed
+    if result is None:
+        return None
     own = job.val if job.val is not None and len(job.val) >= 10 else job.train
-    return job.result.model, job.result.tokenizer, job.result.task, own, f"job:{job.id}"
+    return result.model, result.tokenizer, result.task, own, f"job:{job.id}"
 
 
 def from_upload():

@@ -12,7 +12,8 @@ from core.planning.presets import default_plan
 from core.training.jobs import job_manager
 from core.training.settings import TrainSettings
 from ui import resources
-from ui.state import bind, current_plan, model_spec, token, tr, visitor
+from ui.runs import delete_run, submit_run, visitor_runs
+from ui.state import bind, current_plan, lang, model_spec, token, tr, visitor
 from ui.train_panels import render_data_picker, render_preview, render_snapshot
 from ui.train_results import render_results
 from ui.widgets import guarded
@@ -105,12 +106,12 @@ def render_setup() -> None:
     plan = pick_plan(spec, task, num_labels)
     if plan is None:
         return
-    busy = any(not j.snapshot.finished for j in job_manager().jobs_of(visitor()))
+    busy = any(run.job is not None and not run.job.snapshot.finished for run in visitor_runs())
     if st.button(tr("trainpage.start"), type="primary", key="train.start", disabled=busy):
-        job_id = guarded(lambda: job_manager().submit(visitor(), spec, plan, train, val, settings))
-        if job_id:
-            st.session_state["train.job"] = job_id
-            st.session_state["train.pick"] = job_id  # show the new run, not the one picked before
+        record = guarded(lambda: submit_run(spec, plan, train, val, settings))
+        if record:
+            st.session_state["train.job"] = record.job_id
+            st.session_state["train.pick"] = record.job_id  # show the new run, not the one picked before
             st.rerun()
 
 
@@ -131,27 +132,39 @@ def live(job_id: str) -> None:
         st.rerun(scope="app")  # show the playground and downloads
 
 
+def render_runs() -> None:
+    runs = visitor_runs()
+    if not runs:
+        return
+    st.divider()
+    st.markdown(f"#### {tr('trainpage.runs')}")
+    by_id = {run.record.job_id: run for run in runs}
+    ids = list(by_id)
+    picked = st.session_state.get("train.pick")
+    if picked not in by_id:  # a new run, or the picked one was deleted: show the newest
+        wanted = st.session_state.get("train.job")
+        st.session_state["train.pick"] = wanted if wanted in by_id else ids[-1]
+    job_id = st.selectbox(tr("trainpage.pick_run"), ids, format_func=lambda i: by_id[i].label, key="train.pick")
+    run = by_id[job_id]
+    if run.job is None:
+        st.warning(tr("runs.unavailable", n=run.record.number, reason=run.error.message(lang())))
+    elif run.job.snapshot.finished:
+        render_snapshot(run.job.snapshot, None, key="train.final")
+        render_results(run.job)
+    else:
+        live(job_id)
+    if (run.job is None or run.job.snapshot.finished) and st.button(tr("runs.delete"), key="train.delete"):
+        if guarded(lambda: delete_run(run)):
+            st.session_state.pop("train.pick", None)
+            st.session_state.pop("train.job", None)
+            st.rerun()
+
+
 def main() -> None:
     st.title(tr("trainpage.title"))
     st.caption(tr("trainpage.intro"))
     render_setup()
-    jobs = job_manager().jobs_of(visitor())
-    if not jobs:
-        return
-    st.divider()
-    st.markdown(f"#### {tr('trainpage.runs')}")
-    ids = [j.id for j in jobs]
-    default = st.session_state.get("train.job")
-    index = ids.index(default) if default in ids else len(ids) - 1
-    labels = {j.id: f"#{i + 1} · {j.spec.ref} · {j.train.name} · {tr('trainpage.n_steps', n=j.settings.max_steps)}"
-              for i, j in enumerate(jobs)}
-    job_id = st.selectbox(tr("trainpage.pick_run"), ids, index=index, format_func=labels.get, key="train.pick")
-    job = job_manager().get(visitor(), job_id)
-    if job.snapshot.finished:
-        render_snapshot(job.snapshot, None, key="train.final")
-        render_results(job)
-    else:
-        live(job_id)
+    render_runs()
 
 
 main()

@@ -35,7 +35,7 @@ from core.planning.presets import PRESETS
 from core.training.jobs import JobManager
 from core.training.run_state import FINAL_METRICS, STATUSES
 from core.training.settings import TrainSettings
-from tests.visitors import seed_plans
+from tests.visitors import seed_plans, submit_recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -241,7 +241,7 @@ def jobs(tmp_path_factory) -> tuple[JobManager, dict[str, str]]:
     ds = TextDataset("chatterbot-en", tuple(Example(f"hi {i}", response=f"hello {i}") for i in range(6)))
     ids = {}
     for name, r in (("failed", 13), ("done", 8)):
-        ids[name] = mgr.submit(SID, SMOLLM, PLAN.with_changes(r=r), ds, None, TrainSettings())
+        ids[name] = submit_recorded(SID, mgr, SMOLLM, PLAN.with_changes(r=r), ds, None, TrainSettings())
         assert mgr.get(SID, ids[name]).state.wait(10)
     return mgr, ids
 

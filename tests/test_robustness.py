@@ -39,13 +39,14 @@ from core.training.jobs import JobManager
 from core.training.loader import EMBEDDED_HUB_IDS, WeightsSource
 from core.training.run_state import RunState
 from core.training.settings import TrainSettings
-from tests.visitors import plans_of, reset_visitor, seed_plans
+from tests.visitors import plans_of, reset_visitor, seed_plans, submit_recorded
 from tests.zips import zip_of
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
 SID = "0123456789abcdef0123456789abcdef"  # the visitor whose plans and runs must survive
+PAGE_SID = "1" * 32  # the Train-page tests' visitor: starts with no runs of its own
 SMOLLM = ModelSpec("embedded", "smollm2")
 PLANS = {
     "qv r=8": {"model": SMOLLM, "plan": LoraPlan(targets=("q_proj", "v_proj"), r=8, lora_alpha=16, task="causal-lm")},
@@ -140,7 +141,8 @@ def manager(tmp_path_factory) -> JobManager:
     """A job manager holding the visitor's finished runs: one failed (out of memory), one done."""
     mgr = JobManager(root=tmp_path_factory.mktemp("runs"), runner=fake_runner)
     for r in (13, 8):
-        job_id = mgr.submit(SID, SMOLLM, SFT_PLAN.with_changes(r=r), _dataset(), _dataset(2, "tiny/val"), TrainSettings())
+        job_id = submit_recorded(SID, mgr, SMOLLM, SFT_PLAN.with_changes(r=r), _dataset(), _dataset(2, "tiny/val"),
+                                 TrainSettings())
         assert mgr.get(SID, job_id).state.wait(10)
     return mgr
 
@@ -813,8 +815,8 @@ def _train_page(tmp_path, monkeypatch) -> tuple[AppTest, JobManager]:
     mgr = JobManager(root=tmp_path / "runs", runner=fake_runner)
     monkeypatch.setattr(core.training.jobs, "_MANAGER", mgr)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    reset_visitor(SID)
-    at.session_state["app.visitor"] = SID
+    reset_visitor(PAGE_SID)
+    at.session_state["app.visitor"] = PAGE_SID
     at.run()
     at.switch_page("pages/train.py").run()
     return at, mgr
@@ -826,7 +828,7 @@ def test_starting_a_run_shows_it_even_after_picking_an_older_one(tmp_path, monke
     at.number_input(key="train.steps.causal-lm").set_value(2).run()
     for expected in (1, 2, 3):
         at.button(key="train.start").click().run()
-        jobs = mgr.jobs_of(SID)
+        jobs = mgr.jobs_of(PAGE_SID)
         assert len(jobs) == expected and jobs[-1].state.wait(10)
         at.run()
         assert at.selectbox(key="train.pick").value == jobs[-1].id, expected
@@ -841,7 +843,7 @@ def test_playground_greets_in_the_language_of_the_training_data(data, korean, tm
     at, mgr = _train_page(tmp_path, monkeypatch)
     at.selectbox(key="train.data.causal-lm").set_value(data).run()
     at.button(key="train.start").click().run()
-    job = mgr.jobs_of(SID)[-1]
+    job = mgr.jobs_of(PAGE_SID)[-1]
     assert job.state.wait(10)
     at.run()
     prompt = at.text_area(key=f"train.prompt.{job.id}").value

@@ -15,7 +15,9 @@ import torch
 
 from core.adapters.export import adapter_zip, merged_model_zip, training_bundle_zip
 from core.adapters.zip_io import safe_extract
-from core.data.datasets import Example, TextDataset, load_bundled, sample, train_val_split
+from core.data.bundled import load_bundled
+from core.data.dataset import Example, TextDataset
+from core.data.splits import sample, train_val_split
 from core.errors import LensError
 from core.i18n import t
 from core.models.embedded import weights_folder

@@ -27,7 +27,7 @@ from core.models.sources import TRUST_REMOTE_CODE_ENV, ModelSpec, load_config, r
 from core.planning.plan import LoraPlan
 from core.training.jobs import JobManager
 from core.training.settings import TrainSettings
-from tests.visitors import reset_visitor
+from tests.visitors import reset_visitor, submit_recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -394,7 +394,7 @@ def done_job(tmp_path):
 
     mgr = JobManager(root=tmp_path / "runs", runner=runner)
     owner = "c" * 32
-    job_id = mgr.submit(owner, SMOLLM, PLAN, _ds(), None, TrainSettings())
+    job_id = submit_recorded(owner, mgr, SMOLLM, PLAN, _ds(), None, TrainSettings())
     assert mgr.get(owner, job_id).state.wait(10)
     return mgr, owner, mgr.get(owner, job_id)
 

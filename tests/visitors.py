@@ -21,11 +21,22 @@ def plans_of(visitor: str) -> dict:
 
 
 def reset_visitor(visitor: str) -> None:
-    """Forget everything ``visitor`` made or chose, so a test that reuses a fixed id starts afresh."""
+    """Forget ``visitor``'s plans and choices, so a test that reuses a fixed id starts afresh (runs stay: a
+    module's fixture may have recorded them for every test of that module)."""
     with WorkspaceStore() as store:
         workspace = store.load(visitor)
         for saved in workspace.plans:
             store.delete_plan(visitor, saved.name)
-        for run in workspace.runs:
-            store.delete_run(visitor, run.number, force=True)
         store.set_preferences(visitor, language=None, model=None, settings=dict.fromkeys(workspace.preferences.settings))
+
+
+def submit_recorded(visitor: str, manager, spec, plan, train, val, settings) -> str:
+    """Queue a job the way the Train page does: a ``#N`` record in the visitor's workspace, the job in its folder."""
+    from pathlib import Path
+
+    with WorkspaceStore() as store:
+        record = store.add_run(visitor, job_id="", model=spec, data_name=train.name, plan=plan,
+                               settings=settings.to_json(), planned_steps=settings.max_steps)
+        job_id = manager.submit(visitor, spec, plan, train, val, settings, workdir=Path(record.folder))
+        store.update_run(visitor, record.number, job_id=job_id)
+    return job_id

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from core.data.datasets import Example, TextDataset
+from core.data.dataset import Example, TextDataset
 from core.errors import LensError
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
