@@ -109,7 +109,7 @@ def _save_plan(page, name: str) -> None:
     wait_idle(page)
     page.get_by_role("button", name="Save plan for Compare").click()
     wait_idle(page)
-    page.get_by_text(f"Saved '{name}'").wait_for()
+    page.get_by_text(f"Saved {name}.").first.wait_for()
 
 
 def test_04_compare_six_plans(page):

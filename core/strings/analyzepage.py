@@ -9,7 +9,7 @@ STRINGS = {
     "analyzepage.source": ("Adapter", "어댑터"),
     "analyzepage.src_job": ("Trained in this session", "이 세션에서 학습한 어댑터"),
     "analyzepage.src_upload": ("Upload an adapter (.zip)", "어댑터 업로드 (.zip)"),
-    "analyzepage.no_job": ("No finished run in this session yet: train one on the Train page, or upload an adapter.", "이 세션에 완료된 학습이 없습니다. 학습 페이지에서 학습하거나 어댑터를 업로드하세요."),
+    "analyzepage.no_job": ("No finished run yet: train one on the Train page, or upload an adapter.", "아직 완료된 학습이 없습니다. 학습 페이지에서 학습하거나 어댑터를 업로드하세요."),
     "analyzepage.upload": ("Adapter zip (adapter_config.json + adapter_model.safetensors)", "어댑터 zip (adapter_config.json + adapter_model.safetensors)"),
     "analyzepage.loading": ("Loading the base model and the adapter…", "기본 모델과 어댑터를 불러오는 중…"),
     "analyzepage.loaded": ("Loaded a LoRA adapter on {base} ({task}).", "{base}({task})에 LoRA 어댑터를 불러왔습니다."),
