@@ -69,10 +69,24 @@ def test_02_switch_language_to_korean_and_back(page):
     wait_idle(page)
     page.get_by_text("전체 파라미터").first.wait_for()
     assert metric_value(page, "전체 파라미터") == "1.3억"
+    _assert_picker_kept(page, "ko")
     shot(page, "02-inspect-ko")
     page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
     wait_idle(page)
     page.get_by_text("Inspect a model").first.wait_for()
+    _assert_picker_kept(page, "en")
+
+
+def _assert_picker_kept(page, lang: str) -> None:
+    """After a language switch the source radio still has its choice, and the task box speaks the new language."""
+    from core.i18n import t
+
+    source = page.locator(".st-key-inspect-source")
+    assert source.get_by_role("radio", checked=True).count() == 1, "the source radio lost its selection"
+    assert source.locator("label", has=page.locator("input:checked")).inner_text().strip() == t("inspect.src_embedded", lang)
+    box = page.locator(".st-key-inspect-task")
+    task = box.inner_text() + " " + " ".join(i.input_value() for i in box.locator("input").all())
+    assert t("inspect.task_auto", lang) in task, task
 
 
 def test_03_configure_qv_then_all_linear(page):
