@@ -28,6 +28,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("LORA_LENS_DATA", tempfile.mkdtemp(prefix="lora-lens-soak-"))  # fresh visitors
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -53,6 +54,7 @@ from core.planning.presets import preset_targets  # noqa: E402
 from core.training.engine import run_training  # noqa: E402
 from core.training.jobs import JobManager  # noqa: E402
 from core.training.settings import TrainSettings  # noqa: E402
+from core.workspace.store import WorkspaceStore  # noqa: E402
 
 APP = str(ROOT / "app.py")
 MODELS = ("gpt2", "llama-3.2-1b", "qwen2.5-0.5b", "bert-base", "phi-3-mini", "mistral-7b-v0.3", "gemma-2-2b",
@@ -137,6 +139,9 @@ def let_apptests_run_in_parallel() -> None:
 # --- one visitor ---------------------------------------------------------------------------------
 
 
+STORE = WorkspaceStore()  # the same file the app opens (LORA_LENS_DATA)
+
+
 def visitor(index: int, slug: str, rounds: int, truth: dict) -> None:
     sid = f"{index + 1:032x}"
     r = 4 + index  # this session's own rank: any other value on its pages is cross-talk
@@ -144,7 +149,7 @@ def visitor(index: int, slug: str, rounds: int, truth: dict) -> None:
     total, task, _ = truth[slug]
     try:
         at = AppTest.from_file(APP, default_timeout=300)
-        at.session_state["app.session_id"] = sid
+        at.session_state["app.visitor"] = sid
         at.session_state["app.model_spec"] = ModelSpec("catalog", slug)
         for round_no in range(rounds):
             mgr = core.training.jobs._MANAGER
@@ -182,8 +187,8 @@ def visitor(index: int, slug: str, rounds: int, truth: dict) -> None:
             at.run()
             note("inputs")
             check(not at.exception, f"{name}: exception on Compare: {[e.value for e in at.exception]}")
-            plans = at.session_state["compare.plans"]
-            mine = set(plans) == {name} and plans[name]["model"] == ModelSpec("catalog", slug)
+            plans = {p.name: p for p in STORE.load(sid).plans}  # what the visitor's workspace holds
+            mine = set(plans) == {name} and plans[name].model == ModelSpec("catalog", slug)
             check(mine, f"{name}: saved plans are {list(plans)}")
             if not mine:
                 note("lost")
