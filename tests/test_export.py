@@ -171,6 +171,7 @@ def test_push_to_hub_errors_never_show_the_token(cls_job, monkeypatch):
         push_to_hub(cls_job, "me/adapter", secret)
     assert err.value.key == "train.hub_offline"
     monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)  # the one offline rule counts it too
 
     class Refusing:
         def __init__(self, token):
@@ -204,6 +205,7 @@ def test_push_to_hub_uploads_the_adapter_folder(cls_job, monkeypatch):
 
     monkeypatch.setattr(huggingface_hub, "HfApi", Recording)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     url = push_to_hub(cls_job, "me/adapter", " hf_tok ")
     assert url.endswith("me/adapter") and calls[0] == ("token", "hf_tok") and calls[1] == ("create", "me/adapter", True)
     assert "adapter_model.safetensors" in calls[2][1]

@@ -421,6 +421,7 @@ def test_token_on_the_push_to_hub_path_is_never_logged(done_job, all_logs, capfd
         push_to_hub(job, "me/my-adapter", TOKEN)
     assert offline.value.key == "train.hub_offline"
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")  # the one offline rule (core.models.hub) reads both
     monkeypatch.setattr(huggingface_hub, "HfApi", _LeakyApi)
     with pytest.raises(LensError) as failed:
         push_to_hub(job, "me/my-adapter", TOKEN)
@@ -439,6 +440,7 @@ def test_token_typed_in_the_push_form_is_never_logged_or_shown(done_job, all_log
     mgr, owner, job = done_job
     monkeypatch.setattr(core.training.jobs, "_MANAGER", mgr)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")  # the one offline rule (core.models.hub) reads both
     monkeypatch.setattr(huggingface_hub, "HfApi", _LeakyApi)
     at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
     reset_visitor(owner)

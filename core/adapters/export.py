@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 from core.data.dataset import TextDataset
 from core.data.splits import eval_subset, train_val_split
 from core.errors import LensError
+from core.models.hub import hub_offline, is_repo_id
 from core.planning.plan import to_lora_config
 from core.training import recipe
 from core.training.encode import jsonl_rows
@@ -21,7 +21,6 @@ from core.training.engine import TrainResult
 from core.training.model_card import portable_config
 
 MAX_MERGE_PARAMS = 1_500_000_000
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 _DROP_LORA_KEYS = ("peft_version", "auto_mapping", "base_model_name_or_path", "revision", "inference_mode")
 
 
@@ -152,11 +151,11 @@ def training_bundle_zip(job: Any) -> bytes:
 def push_to_hub(job: Any, repo_id: str, token: str, private: bool = True) -> str:
     """Upload the adapter folder; returns the repo URL. The token is used for this call only."""
     folder = _result(job).adapter_dir
-    if not _REPO_ID.match(repo_id or "") or ".." in repo_id:
+    if not is_repo_id(repo_id or "", namespaced=True):
         raise LensError("train.hub_bad_repo", repo_id=repo_id)
     if not token or not token.strip():
         raise LensError("train.hub_no_token")
-    if _offline():
+    if hub_offline():
         raise LensError("train.hub_offline")
     from huggingface_hub import HfApi
 
@@ -167,13 +166,6 @@ def push_to_hub(job: Any, repo_id: str, token: str, private: bool = True) -> str
     except Exception as exc:  # every Hub failure becomes a sentence without the token
         raise _hub_error(exc, repo_id) from None
     return f"https://huggingface.co/{repo_id}"
-
-
-def _offline() -> bool:
-    """Read at call time (huggingface_hub's own constant is frozen at import)."""
-    import os
-
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
 
 
 def _hub_error(exc: Exception, repo_id: str) -> LensError:
