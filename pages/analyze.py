@@ -44,6 +44,7 @@ def from_upload():
             loaded = guarded(lambda: load_adapter(read_adapter_zip(upload.getvalue())))
         if loaded is None:
             return None
+        loaded.bundle.cleanup()  # its weights are in memory now: the unpacked upload leaves the disk at once
         cache.clear()  # one uploaded adapter in memory per visitor
         cache[upload.file_id] = loaded
     loaded = cache[upload.file_id]

@@ -256,3 +256,34 @@ def test_an_invalid_plan_keeps_the_memory_settings():
     at.number_input(key="configure.w.r").set_value(0).run()
     at.number_input(key="configure.w.r").set_value(8).run()
     assert at.number_input(key="memory.w.seq").value == 2048
+
+
+# --- housekeeping ---------------------------------------------------------------------------------
+
+
+def test_an_uploaded_adapter_leaves_no_unpacked_folder_behind(tmp_path, monkeypatch):
+    import json
+    import tempfile
+
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from tests.test_adapter_io import MINILM_ID, folder_files, minilm
+    from tests.zips import zip_of
+
+    torch.manual_seed(0)
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"], task_type=TaskType.SEQ_CLS,
+                        init_lora_weights=False)
+    get_peft_model(minilm(), config).save_pretrained(tmp_path / "adapter")
+    path = tmp_path / "adapter" / "adapter_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "base_model_name_or_path": MINILM_ID}))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the app unpacks uploads
+    at = _session(new_visitor_id(), "pages/analyze.py")
+    at.radio(key="analyze.source").set_value("upload").run()
+    upload = ("adapter.zip", zip_of(folder_files(tmp_path / "adapter")), "application/zip")
+    at.file_uploader(key="analyze.upload").set_value(upload).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.success, [e.value for e in at.error]
+    assert not list(scratch.glob("lora-lens-adapter-*")), "the unpacked upload stayed on disk"
