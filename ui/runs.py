@@ -51,7 +51,8 @@ def visitor_runs() -> list[VisitorRun]:
 def submit_run(spec: ModelSpec, plan: LoraPlan, train: TextDataset, val: TextDataset | None,
                settings: TrainSettings) -> RunRecord:
     """Record ``#N`` in the workspace, then queue the job in its folder; a refused job leaves no record."""
-    report = housekeeping.enforce_quota(store(), visitor())  # frees this visitor's oldest finished runs first
+    housekeeping.expire(store())  # runs past their time-to-live, any visitor's, leave the disk first
+    report = housekeeping.enforce_quota(store(), visitor())  # then this visitor's oldest finished runs
     if report.over:
         raise LensError("runs.over_quota", mib=housekeeping.quota_bytes() >> 20)
     record = store().add_run(visitor(), job_id="", model=spec, data_name=train.name, plan=plan,
