@@ -24,7 +24,7 @@ export default function (component) {
 """
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _cookie_writer():  # registered once per process
     return st.components.v2.component("lora_lens_identity", js=_SET_COOKIE_JS)
 

@@ -28,7 +28,7 @@ _BOUND = "app.bound"  # widget ids bound in this session
 _MISSING = object()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def store() -> WorkspaceStore:
     """One store per process; opening it sweeps what earlier processes left behind (expired runs, orphans)."""
     opened = WorkspaceStore()
