@@ -457,3 +457,19 @@ def test_token_typed_in_the_push_form_is_never_logged_or_shown(done_job, all_log
     texts = [e.value for e in (*at.error, *at.warning, *at.success, *at.info, *at.markdown, *at.caption)]
     _assert_no_token(all_logs.text, out, err, *texts)
     assert os.environ.get("HF_HUB_OFFLINE") == "0"
+
+
+def test_every_streamlit_cache_is_bounded():
+    """A public Space serves strangers: every st.cache_resource / st.cache_data says how many entries it keeps."""
+    unbounded = []
+    for rel, tree in _trees():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("st.cache_resource", "st.cache_data"):
+                if not any(k.arg == "max_entries" for k in node.keywords):
+                    unbounded.append(f"{rel}:{node.lineno}")
+    decorators = [  # a bare @st.cache_resource (not called) keeps every entry
+        f"{rel}:{d.lineno}" for rel, tree in _trees() for f in ast.walk(tree)
+        if isinstance(f, ast.FunctionDef) for d in f.decorator_list
+        if isinstance(d, ast.Attribute) and ast.unparse(d) in ("st.cache_resource", "st.cache_data")
+    ]
+    assert not unbounded + decorators, f"caches without max_entries: {unbounded + decorators}"
