@@ -84,7 +84,7 @@ CASES = [
     ("bert-base", "seq-cls", dict(targets=("query", "value"), bias="all")),
     ("bert-base", "seq-cls", dict(targets=("query", "value", "dense"), bias="lora_only", use_dora=True)),
     ("bert-base", "seq-cls", dict(target_regex=r".*attention\.output\.dense", layers=())),
-    ("bert-base", None, dict(targets=("query",), bias="all", modules_to_save=("pooler",))),
+    ("bert-base", None, dict(targets=("query",), bias="all", modules_to_save=("position_embeddings",))),
     # RoBERTa seq-cls: the classifier is a module with its own dense/out_proj
     ("roberta-base", "seq-cls", dict(target_regex=ALL_LINEAR)),
     ("roberta-base", "seq-cls", dict(targets=("query", "value", "dense"), bias="lora_only")),
@@ -272,3 +272,20 @@ def test_compare_plans_against_peft_and_keeps_going_past_errors() -> None:
         assert dict(res.curve)[plan.r] == res.budget.trainable_params
     assert comparison.results[0].memory is None and comparison.results[0].memory_total is None
     assert set(comparison.estimates()) == {"qwen mlp"}
+
+
+def test_a_modules_to_save_name_that_matches_nothing_is_refused_not_ignored():
+    """PEFT itself trains nothing for a modules_to_save name that matches no module (its count equals the plan
+    without it): the budget says so instead of reporting a head that would stay frozen."""
+    from peft import get_peft_model
+
+    from core.planning.plan import to_lora_config
+
+    mc = _config("bert-base", None)
+    plan = LoraPlan(targets=("query",), modules_to_save=("pooler",), task=mc.task)
+    with_ghost = get_peft_model(build_meta_model(mc), to_lora_config(plan)).get_nb_trainable_parameters()[0]
+    without = get_peft_model(build_meta_model(mc), to_lora_config(plan.with_changes(modules_to_save=())))
+    assert with_ghost == without.get_nb_trainable_parameters()[0]  # PEFT's silent non-match
+    with pytest.raises(LensError) as err:
+        compute_budget(_inventory("bert-base", None), plan)
+    assert err.value.key == "budget.unknown_saved" and "pooler" in err.value.message("en")

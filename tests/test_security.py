@@ -473,3 +473,18 @@ def test_every_streamlit_cache_is_bounded():
         if isinstance(d, ast.Attribute) and ast.unparse(d) in ("st.cache_resource", "st.cache_data")
     ]
     assert not unbounded + decorators, f"caches without max_entries: {unbounded + decorators}"
+
+
+def test_an_oversized_config_json_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    import json
+
+    import core.models.sources as sources
+
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "gpt2", "pad": "x" * (2 << 20)}))
+    monkeypatch.setattr(json, "loads", lambda *a, **k: pytest.fail("parsed an oversized config"))
+    with pytest.raises(LensError) as err:
+        sources.load_config(ModelSpec("local", str(folder)))
+    assert err.value.key == "model.config_too_big"
+    assert len(err.value.message("en").splitlines()) == 1

@@ -13,6 +13,7 @@ from core.models.hub import fetch_hub_config
 from core.models.spec import TASKS, ModelSpec
 
 TRUST_REMOTE_CODE_ENV = "LORA_LENS_TRUST_REMOTE_CODE"
+MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ def _config_from_folder(folder: Path) -> object:
     try:
         import json
 
+        size = raw.stat().st_size
+        if size > MAX_CONFIG_BYTES:  # real configs are a few KiB: never parse a stranger's 30 MB one
+            raise LensError("model.config_too_big", path=raw.name, mib=f"{size / 2**20:.1f}", max_mib=MAX_CONFIG_BYTES >> 20)
         data = json.loads(raw.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LensError("model.bad_config_json", path=str(raw), detail=str(exc)[:200]) from exc

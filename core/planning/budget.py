@@ -121,6 +121,15 @@ def _module_biases(inventory: Inventory, name: str) -> int:
 Match = tuple[tuple[str, ...], tuple[str, ...], dict[str, int]]
 
 
+def _refuse_unknown_saved(inventory: Inventory, names: tuple[str, ...]) -> None:
+    """PEFT skips a ``modules_to_save`` name that matches nothing (by the same ``endswith`` rule), so the head the
+    user meant to train would silently stay frozen: say so instead."""
+    unknown = [n for n in names if not any(m.name and m.name.endswith(n) for m in inventory.modules)]
+    if unknown:
+        outside = sorted({layer.short_name for layer in inventory.layers if layer.block is None})
+        raise LensError("budget.unknown_saved", names=", ".join(unknown[:5]), options=", ".join(outside[:12]) or "-")
+
+
 def match_modules(inventory: Inventory, plan: LoraPlan) -> Match:
     """(adapted names, modules_to_save names, rank multipliers) exactly as PEFT would pick them."""
     return _match_cached(inventory, plan.with_changes(r=1, lora_alpha=1, lora_dropout=0.0, use_rslora=False))
@@ -141,6 +150,7 @@ def _match_cached(inventory: Inventory, plan: LoraPlan) -> Match:
             raise LensError("budget.needs_model")
         config = expand_all_linear(copy.copy(config), inventory.model)
     saved = tuple(m.name for m in inventory.modules if m.name and any(m.name.endswith(k) for k in saved_names))
+    _refuse_unknown_saved(inventory, plan.modules_to_save)
     saved = _outermost(saved)
     matched: list[str] = []
     refused: list[str] = []

@@ -17,6 +17,10 @@ STRINGS = {
         "The folder '{path}' has no config.json, so it is not a Hugging Face model folder.",
         "폴더 '{path}'에 config.json이 없어 Hugging Face 모델 폴더가 아닙니다.",
     ),
+    "model.config_too_big": (
+        "{path} is {mib} MiB; a config.json this app reads is at most {max_mib} MiB.",
+        "{path}의 크기가 {mib} MiB입니다. 이 앱이 읽는 config.json은 최대 {max_mib} MiB입니다.",
+    ),
     "model.bad_config_json": ("{path} is not valid JSON: {detail}", "{path}가 올바른 JSON이 아닙니다: {detail}"),
     "model.remote_code": (
         "This model needs trust_remote_code: loading it would run code from its repository. "
@@ -74,6 +78,12 @@ STRINGS = {
         "PEFT would refuse this; narrow the target.",
         "대상이 LoRA를 적용할 수 없는 모듈 '{name}'({kind})에도 일치합니다({count}개). "
         "PEFT가 거부하므로 대상을 좁히세요.",
+    ),
+    "budget.unknown_saved": (
+        "modules_to_save '{names}' matches no module of this model, so PEFT would train nothing there. "
+        "Names outside the blocks: {options}.",
+        "modules_to_save '{names}'이(가) 이 모델의 어떤 모듈과도 일치하지 않아 PEFT가 아무것도 학습하지 않습니다. "
+        "블록 밖의 이름: {options}.",
     ),
     "budget.no_match": (
         "The target '{targets}' matches no layer of this model. Names that would match: {names}.",
