@@ -524,3 +524,22 @@ def test_housekeeping_settings_from_the_environment(monkeypatch, env, value, exp
         assert info.value.key == expected
     else:
         assert read() == expected
+
+
+def _open_and_save(path: str, vid: str, tag: str) -> None:
+    with WorkspaceStore(Path(path)) as s:
+        s.save_plan(vid, SavedPlan(f"plan {tag}", SPEC, QV))
+
+
+def test_many_processes_opening_a_new_file_at_once_all_succeed(tmp_path):
+    """Switching a new file to WAL needs it alone: simultaneous first opens wait for each other, never fail."""
+    path, vid = tmp_path / "new.sqlite3", new_visitor_id()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_open_and_save, args=(str(path), vid, str(i))) for i in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 8
+    with WorkspaceStore(path) as s:
+        assert len(s.load(vid).plans) == 8

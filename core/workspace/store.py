@@ -39,6 +39,21 @@ class SaveOutcome:
         return self.status != "exists"
 
 
+def _enable_wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """WAL mode (kept in the file once set). Switching needs the file to itself and SQLite's busy timeout does not
+    cover it, so two processes opening a new file at once retry here instead of failing with "locked"."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class WorkspaceStore:
     """Thread-safe: one connection behind a lock (writes are tiny); other processes wait on SQLite's lock."""
 
@@ -50,7 +65,7 @@ class WorkspaceStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             with self._write() as db:
                 migrate(db)
