@@ -24,9 +24,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from core.models.spec import ModelSpec  # noqa: E402
 from core.planning.plan import LoraPlan  # noqa: E402
 from core.workspace.housekeeping import ORPHAN_GRACE_S, enforce_quota, sweep_orphans, visitor_usage  # noqa: E402

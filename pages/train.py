@@ -12,7 +12,7 @@ from core.planning.presets import default_plan
 from core.training.jobs import job_manager
 from core.training.settings import TrainSettings
 from ui import resources
-from ui.runs import delete_run, submit_run, visitor_runs
+from ui.runs import VisitorRun, delete_run, submit_run, visitor_runs
 from ui.state import bind, current_plan, lang, model_spec, token, tr, visitor
 from ui.train_panels import render_data_picker, render_preview, render_snapshot
 from ui.train_results import render_results
@@ -88,7 +88,7 @@ def settings_form(task: str) -> TrainSettings:
     )
 
 
-def render_setup() -> None:
+def render_setup(runs: list[VisitorRun]) -> None:
     picked = pick_model()
     if picked is None:
         return
@@ -106,7 +106,7 @@ def render_setup() -> None:
     plan = pick_plan(spec, task, num_labels)
     if plan is None:
         return
-    busy = any(run.job is not None and not run.job.snapshot.finished for run in visitor_runs())
+    busy = any(run.job is not None and not run.job.snapshot.finished for run in runs)
     if st.button(tr("trainpage.start"), type="primary", key="train.start", disabled=busy):
         record = guarded(lambda: submit_run(spec, plan, train, val, settings))
         if record:
@@ -132,8 +132,7 @@ def live(job_id: str) -> None:
         st.rerun(scope="app")  # show the playground and downloads
 
 
-def render_runs() -> None:
-    runs = visitor_runs()
+def render_runs(runs: list[VisitorRun]) -> None:
     if not runs:
         return
     st.divider()
@@ -163,8 +162,9 @@ def render_runs() -> None:
 def main() -> None:
     st.title(tr("trainpage.title"))
     st.caption(tr("trainpage.intro"))
-    render_setup()
-    render_runs()
+    runs = visitor_runs()  # once per rerun: each one is a workspace read and a restore per run
+    render_setup(runs)
+    render_runs(runs)
 
 
 main()
