@@ -7,6 +7,7 @@ ENV HOME=/home/user \
     HF_HOME=/home/user/.cache/huggingface \
     LORA_LENS_CACHE=/home/user/.cache/lora-lens \
     PYTHONUNBUFFERED=1
+ENV LORA_LENS_HOSTED=1
 WORKDIR /home/user/app
 
 COPY --chown=user requirements.txt requirements-nodeps.txt ./

@@ -30,3 +30,40 @@ def auto_class_for(auto: Any, config: Any) -> type | None:
     """The class an ``AutoModelFor…`` would build for ``config``, or None (no instantiation)."""
     mapping = auto._model_mapping
     return mapping[type(config)] if type(config) in mapping else None
+
+
+# Python 3.11: ``re._parser`` (``sre_parse`` before 3.11) is the regex parser ``re.compile`` itself uses.
+def regex_has_nested_repeat(pattern: str) -> bool:
+    """Whether an unbounded repetition contains another repetition or an alternation (catastrophic backtracking)."""
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    repeats = (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None))
+
+    def inner_repeats(items: Any) -> bool:
+        for op, arg in items:
+            if op in repeats:
+                return True
+            if op == sre_parse.BRANCH:
+                return True
+            if op == sre_parse.SUBPATTERN and inner_repeats(arg[-1]):
+                return True
+        return False
+
+    def walk(items: Any) -> bool:
+        for op, arg in items:
+            if op in repeats:
+                low, high, sub = arg
+                if high == sre_parse.MAXREPEAT and inner_repeats(sub):
+                    return True
+                if walk(sub):
+                    return True
+            elif op == sre_parse.SUBPATTERN and walk(arg[-1]):
+                return True
+            elif op == sre_parse.BRANCH and any(walk(b) for b in arg[1]):
+                return True
+        return False
+
+    try:
+        return walk(sre_parse.parse(pattern))
+    except Exception:  # noqa: BLE001 - an invalid regex is refused by re.compile with its own sentence
+        return False

@@ -17,4 +17,5 @@ class LensError(Exception):
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "en") -> str:
-        return t(self.key, lang, **self.params)
+        """Always one line: a parameter that carries a library's multi-line text is folded into it."""
+        return " ".join(t(self.key, lang, **self.params).split())

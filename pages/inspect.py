@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.charts.tables import groups_frame, layers_frame, params_by_block_figure
+from core.limits import hosted
 from core.models.catalog import list_catalog
 from core.models.embedded import EMBEDDED
 from core.models.spec import TASKS, ModelSpec
@@ -12,14 +13,18 @@ from ui import resources
 from ui.state import bind, lang, model_spec, set_model_spec, tr
 from ui.widgets import count, guarded
 
-SOURCES = ("embedded", "catalog", "hub", "local")
+
+def sources() -> tuple[str, ...]:
+    """A hosted Space offers no local folder: a visitor must not probe the server's disk."""
+    return ("embedded", "catalog", "hub") if hosted() else ("embedded", "catalog", "hub", "local")
 
 
 def render_picker() -> None:
     current = model_spec()
+    offered = sources()
     # The source sits outside the form: picking one shows its own input at once (one submit loads what is shown).
-    source = bind("inspect.source", current.source, SOURCES)
-    st.radio(tr("inspect.source"), SOURCES, format_func=lambda s: tr(f"inspect.src_{s}"), horizontal=True,
+    source = bind("inspect.source", current.source if current.source in offered else offered[0], offered)
+    st.radio(tr("inspect.source"), offered, format_func=lambda s: tr(f"inspect.src_{s}"), horizontal=True,
              key="inspect.source")
     if source == "hub":
         st.text_input(tr("inspect.token"), type="password", key="app.hub_token")

@@ -173,11 +173,13 @@ def test_operator_opt_in_is_what_reaches_transformers(monkeypatch, remote_folder
     plain = remote_folder.parent / "plain"
     plain.mkdir()
     (plain / "config.json").write_text('{"model_type": "gpt2"}', encoding="utf-8")
-    with pytest.raises(_Stop):
+    with pytest.raises(LensError) as info:  # whatever transformers raises becomes one sentence
         load_config(ModelSpec("local", str(plain)))
+    assert isinstance(info.value.__cause__, _Stop)
     monkeypatch.setenv(TRUST_REMOTE_CODE_ENV, "1")
-    with pytest.raises(_Stop):
+    with pytest.raises(LensError) as info:
         load_config(ModelSpec("local", str(remote_folder)))
+    assert isinstance(info.value.__cause__, _Stop)
     assert seen == [False, True]
 
 

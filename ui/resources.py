@@ -6,9 +6,8 @@ import hashlib
 
 import streamlit as st
 
-from core.anatomy.inventory import Inventory, list_adaptable_layers
-from core.errors import LensError
-from core.models.meta import build_meta_model
+from core.anatomy.inventory import Inventory
+from core.models.meta import meta_inventory
 from core.models.sources import ModelConfig, ModelSpec, load_config
 
 
@@ -33,8 +32,4 @@ def _model_config(spec: ModelSpec, token_key: str, _token: str | None) -> ModelC
 @st.cache_resource(max_entries=6, show_spinner=False)
 def _inventory(spec: ModelSpec, token_key: str, _token: str | None) -> Inventory:
     """The layer inventory of a meta-device model: shapes only, shared by visitors with the same access."""
-    mc = _model_config(spec, token_key, _token)
-    inv = list_adaptable_layers(build_meta_model(mc))
-    if not inv.layers:
-        raise LensError("model.no_adaptable")
-    return inv
+    return meta_inventory(_model_config(spec, token_key, _token))

@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.errors import LensError
 from core.i18n import human_count
+from core.limits import as_lens_error
 from ui.state import lang, tr
 
 T = TypeVar("T")
@@ -27,8 +28,8 @@ def guarded(fn: Callable[[], T], *, show: bool = True) -> T | None:
         return None
     except Exception as exc:  # noqa: BLE001 - the app must keep running
         log.warning("unexpected error: %s", type(exc).__name__)
-        if show:
-            st.error(tr("err.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:200]}"), icon="⚠️")
+        if show:  # one sentence: an OS error without the server path when hosted, else the library's first line
+            st.error(as_lens_error(exc).message(lang()), icon="⚠️")
         return None
 
 

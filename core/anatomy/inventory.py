@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from core.anatomy.names import EXPERT_CLASS_WORDS
+from core.limits import check_deadline
 
 _BLOCK_INDEX = re.compile(r"\.(\d+)(?:\.|$)")
 KINDS = {
@@ -142,6 +143,7 @@ def list_adaptable_layers(model: nn.Module) -> Inventory:
     layers: list[LayerInfo] = []
     modules: list[ModuleInfo] = []
     for name, module in model.named_modules(remove_duplicate=False):
+        check_deadline()  # a no-op unless a caller set one (core.models.meta.meta_inventory)
         kind = _adaptable_kind(module)
         if kind is not None and name:
             layers.append(_layer_info(name, module, kind))

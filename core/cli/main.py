@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from core.cli import analyze, budget, layers, memory, train
 from core.errors import LensError
+from core.limits import as_lens_error
 
 # Every command, imported explicitly: a broken command fails loudly here instead of disappearing.
 COMMANDS = (layers, budget, memory, train, analyze)
@@ -43,6 +44,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return 130
-    except Exception as exc:  # noqa: BLE001 - never a traceback for the user
-        sys.stderr.write(f"error: {type(exc).__name__}: {str(exc)[:300]}\n")
+    except Exception as exc:  # noqa: BLE001 - never a traceback for the user: OS errors and the rest, one sentence
+        sys.stderr.write(f"error: {as_lens_error(exc).message('en')}\n")
         return 1

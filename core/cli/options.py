@@ -100,13 +100,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def load_inventory(args: argparse.Namespace):
-    from core.anatomy.inventory import list_adaptable_layers
-    from core.models.meta import build_meta_model
+    from core.models.meta import meta_inventory
     from core.models.sources import guess_spec, load_config
 
     spec = guess_spec(args.model, args.task)
     mc = load_config(spec, token=os.environ.get("HF_TOKEN"))
-    inv = list_adaptable_layers(build_meta_model(mc))
-    if not inv.layers:
-        raise LensError("model.no_adaptable")
-    return mc, inv
+    return mc, meta_inventory(mc)

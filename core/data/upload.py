@@ -22,12 +22,8 @@ import pandas as pd
 from core.data.dataset import TASK_SEQ_CLS, Example, TextDataset, check_task
 from core.errors import LensError
 from core.i18n import human_bytes
+from core.limits import MAX_COLUMNS, MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_ROWS, MAX_UPLOAD_BYTES  # noqa: F401 - re-exported
 
-MAX_UPLOAD_BYTES = 20 * 2**20
-MAX_ROWS = 200_000
-MAX_COLUMNS = 200
-MAX_JSON_DEPTH = 20
-MAX_JSON_VALUES = 2_000_000
 MIN_ROWS = 4
 
 _JSON_STRING = re.compile(r'"[^"]*"')

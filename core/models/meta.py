@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core import limits
 from core.compat import auto_class_for
 from core.errors import LensError
 from core.models.sources import ModelConfig, infer_task
@@ -38,14 +39,26 @@ def build_meta_model(mc: ModelConfig) -> nn.Module:
     config = copy.deepcopy(mc.config)
     if mc.task == "seq-cls":
         config.num_labels = mc.spec.num_labels
-    cls = model_class(config, mc.task)
     try:
-        with torch.device("meta"):
+        cls = model_class(config, mc.task)
+        with limits.deadline(), torch.device("meta"):
             # dtype=None: transformers would otherwise switch torch's process-wide default dtype to the
             # config's (bf16) while building, under the feet of other sessions' threads and a training run.
             model = cls._from_config(config, dtype=None)
     except LensError:
         raise
-    except Exception as exc:
-        raise LensError("model.build_failed", name=mc.display_name, detail=str(exc)[:300]) from exc
+    except Exception as exc:  # noqa: BLE001 - a stranger's config can break a model's __init__ in any way
+        raise LensError("model.build_failed", name=limits.shorten(mc.display_name), detail=limits.one_line(exc)) from exc
+    limits.check_param_count(sum(p.numel() for p in model.parameters()))
     return model
+
+
+def meta_inventory(mc: ModelConfig):  # -> core.anatomy.inventory.Inventory
+    """What Inspect, the CLI and every budget read: the meta build and its inventory, under one deadline."""
+    from core.anatomy.inventory import list_adaptable_layers
+
+    with limits.deadline():
+        inv = list_adaptable_layers(build_meta_model(mc))
+    if not inv.layers:
+        raise LensError("model.no_adaptable")
+    return inv

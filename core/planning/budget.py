@@ -121,7 +121,7 @@ def _module_biases(inventory: Inventory, name: str) -> int:
 Match = tuple[tuple[str, ...], tuple[str, ...], dict[str, int]]
 
 
-def _refuse_unknown_saved(inventory: Inventory, names: tuple[str, ...]) -> None:
+def refuse_unknown_saved(inventory: Inventory, names: tuple[str, ...]) -> None:
     """PEFT skips a ``modules_to_save`` name that matches nothing (by the same ``endswith`` rule), so the head the
     user meant to train would silently stay frozen: say so instead."""
     unknown = [n for n in names if not any(m.name and m.name.endswith(n) for m in inventory.modules)]
@@ -150,7 +150,7 @@ def _match_cached(inventory: Inventory, plan: LoraPlan) -> Match:
             raise LensError("budget.needs_model")
         config = expand_all_linear(copy.copy(config), inventory.model)
     saved = tuple(m.name for m in inventory.modules if m.name and any(m.name.endswith(k) for k in saved_names))
-    _refuse_unknown_saved(inventory, plan.modules_to_save)
+    refuse_unknown_saved(inventory, plan.modules_to_save)
     saved = _outermost(saved)
     matched: list[str] = []
     refused: list[str] = []
@@ -242,7 +242,26 @@ def _warnings(inventory: Inventory, plan: LoraPlan, modules: list[ModuleBudget],
             found.append(("budget.warn_missing", {"names": ", ".join(missing)}))
     if plan.layers and plan.target_regex:
         found.append(("budget.warn_layers_regex", {}))
+    found.extend(_partial_blocks(inventory, plan, modules))
     embeddings = [m.name for m in modules if inventory.layer(m.name).kind == "embedding"]
     if embeddings:
         found.append(("budget.warn_embedding", {"names": ", ".join(embeddings[:3])}))
     return tuple(found)
+
+
+def _partial_blocks(inventory: Inventory, plan: LoraPlan, modules: list[ModuleBudget]) -> list[tuple[str, dict]]:
+    """A named target that exists in only some of the chosen blocks (dense first layers of an MoE, a hybrid stack):
+    PEFT adapts it where it is and says nothing about the rest."""
+    if not plan.targets or plan.target_regex:
+        return []
+    present = {layer.block for layer in inventory.layers if layer.block is not None}
+    wanted = present & set(plan.layers) if plan.layers else present
+    found = []
+    for short in dict.fromkeys(m.short_name for m in modules if m.block is not None):
+        blocks = {m.block for m in modules if m.short_name == short}
+        missing = sorted(wanted - blocks)
+        if blocks and missing:
+            shown = ", ".join(map(str, missing[:8])) + (" …" if len(missing) > 8 else "")
+            found.append(("budget.warn_partial", {"name": short, "n": len(wanted & blocks), "of": len(wanted),
+                                                  "missing": shown}))
+    return found

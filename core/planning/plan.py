@@ -8,10 +8,10 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 
 from core.errors import LensError
+from core.limits import MAX_R, check_regex
 from core.models.spec import PEFT_TASK_TYPES
 
 BIAS_MODES: tuple[str, ...] = ("none", "all", "lora_only")
-MAX_R = 4096
 ALL_LINEAR = "all-linear"
 # The one set of hyper-parameter defaults (PEFT's examples): every page, the CLI and the default plan read these.
 DEFAULT_R = 8
@@ -106,7 +106,8 @@ def validate_plan(plan: LoraPlan, num_blocks: int | None = None) -> None:
         try:
             re.compile(plan.target_regex)
         except re.error as exc:
-            raise LensError("plan.bad_regex", regex=plan.target_regex, detail=str(exc)) from exc
+            raise LensError("plan.bad_regex", regex=plan.target_regex[:80], detail=str(exc)) from exc
+        check_regex(plan.target_regex)
     if any(i < 0 for i in plan.layers):
         raise LensError("plan.bad_layers", layers=_fmt(plan.layers), n=num_blocks or "?")
     if num_blocks is not None and any(i >= num_blocks for i in plan.layers):
