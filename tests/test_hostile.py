@@ -415,3 +415,209 @@ def test_page_answers_hostile_input_with_one_line(case: PageCase, folders, monke
         assert folders["root"] not in errors[0]
     _check_answer(case.id, f"page {Path(case.page).stem}", errors[0], seconds, case.key)
     assert _belongings() == before
+
+
+# --- one test per "Why" of issue 12, items 1-4 (each failed before its fix) ----------------------------
+
+
+def _cli(argv: list[str], capsys) -> tuple[int, str]:
+    from core.cli.main import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def test_an_absurd_layer_count_is_refused_at_once_instead_of_hanging(folders, capsys):
+    """Before: 100,000 blocks kept the inventory busy for over a minute. The thread gets 10 s, not a minute."""
+    import threading
+
+    from core.models.sources import load_config
+
+    load_config(ModelSpec("local", folders["tiny"]))  # imports done: the 10 s below are the inventory's alone
+    answer: dict = {}
+    worker = threading.Thread(target=lambda: answer.update(result=_cli(["layers", folders["layers-100k"]], capsys)),
+                              daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "the inventory of a 100,000-block config is still running after 10 s"
+    code, err = answer["result"]
+    assert code == 2 and _fragment("limits.config_range") in err
+
+
+@pytest.mark.parametrize("slug", ["llama-3.1-405b", "mixtral-8x7b", "qwen2.5-72b", "gemma-3-4b", "whisper-small", "t5-base"])
+def test_the_caps_let_every_big_real_model_through(slug):
+    """Generous: the largest catalog configs pass, and the parameter count is torch's own."""
+    from core.models.meta import build_meta_model, meta_inventory
+    from core.models.sources import load_config
+
+    mc = load_config(ModelSpec("catalog", slug))
+    inv = meta_inventory(mc)
+    assert inv.total_params == sum(p.numel() for p in build_meta_model(mc).parameters())
+    assert inv.total_params < core.limits.MAX_PARAMS
+
+
+def test_layer_cap_is_far_below_slow(tmp_path):
+    """A config right at the layer cap is built and listed well inside the 5 s promise; the 20 s deadline sits above."""
+    from core.models.meta import meta_inventory
+    from core.models.sources import load_config
+
+    (tmp_path / "config.json").write_text(json.dumps(_config(num_hidden_layers=core.limits.MAX_LAYERS)), "utf-8")
+    start = time.perf_counter()
+    inv = meta_inventory(load_config(ModelSpec("local", str(tmp_path))))
+    seconds = time.perf_counter() - start
+    assert inv.num_blocks == core.limits.MAX_LAYERS
+    assert seconds < SECONDS < core.limits.BUILD_SECONDS, seconds
+
+
+def test_the_deadline_stops_a_slow_build_and_then_lets_the_next_one_run(folders, monkeypatch):
+    from core.errors import LensError
+    from core.models.meta import meta_inventory
+    from core.models.sources import load_config
+
+    _slow_build(monkeypatch)
+    start = time.perf_counter()
+    with pytest.raises(LensError) as info:
+        meta_inventory(load_config(ModelSpec("local", folders["slow"])))
+    assert info.value.key == "limits.too_slow"
+    assert time.perf_counter() - start < 1.0 + 2.0
+    assert meta_inventory(load_config(ModelSpec("local", folders["tiny"]))).num_blocks == 2  # nothing left armed
+
+
+@pytest.mark.parametrize("name,key", [("heads-not-dividing-hidden", "limits.config_inconsistent"),
+                                      ("unknown-model-type", "limits.unknown_type"),
+                                      ("hidden-string", "limits.config_type")])
+def test_an_inconsistent_or_unknown_config_is_one_sentence_not_transformers_text(name, key, folders, capsys):
+    code, err = _cli(["layers", folders[name]], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert _fragment(key) in err
+    assert "You can update Transformers" not in err and "Validation error for" not in err
+
+
+def test_a_modules_to_save_name_that_matches_nothing_is_refused_on_the_train_path_too(capsys):
+    """PEFT would train nothing there; ``train`` now says so before any weights are loaded."""
+    start = time.perf_counter()
+    code, err = _cli(["train", "smollm2", "--data", "chatterbot-en", "--steps", "1", "--modules-to-save", "score_head"],
+                     capsys)
+    assert code == 2 and _fragment("budget.unknown_saved") in err
+    assert time.perf_counter() - start < SECONDS
+
+
+def test_a_target_present_in_only_some_blocks_is_warned_and_peft_agrees():
+    """Block 2 has no q: PEFT adapts q in blocks 0 and 1 only, silently; the budget warns."""
+    from peft import LoraConfig, get_peft_model
+    from torch import nn
+
+    from core.anatomy.inventory import list_adaptable_layers
+    from core.planning.budget import compute_budget
+
+    class Block(nn.Module):
+        def __init__(self, with_q: bool) -> None:
+            super().__init__()
+            if with_q:
+                self.q = nn.Linear(8, 8)
+            self.v = nn.Linear(8, 8)
+
+    class Toy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList([Block(True), Block(True), Block(False)])
+
+    plan = LoraPlan(targets=("q", "v"), r=2, lora_alpha=4, task="feature")
+    budget = compute_budget(list_adaptable_layers(Toy()), plan)
+    warned = [params for key, params in budget.warnings if key == "budget.warn_partial"]
+    peft_model = get_peft_model(Toy(), LoraConfig(r=2, lora_alpha=4, target_modules=["q", "v"]))
+    adapted_q = sorted(n for n in peft_model.targeted_module_names if n.endswith(".q"))
+    assert adapted_q == ["layers.0.q", "layers.1.q"]
+    assert warned == [{"name": "q", "n": len(adapted_q), "of": 3, "missing": "2"}]
+
+
+def test_the_partial_block_warning_reaches_the_cli_json(tmp_path, capsys):
+    from core.cli.main import main
+
+    assert main(["budget", "gpt2", "--target", "c_attn", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []  # every block has c_attn: no warning
+
+
+def test_an_over_long_id_and_a_file_as_out_are_one_sentence_not_os_errors(folders, capsys):
+    code, err = _cli(["layers", "x" * 10_000], capsys)
+    assert code == 2 and _fragment("limits.ref_too_long") in err and "Errno" not in err
+    code, err = _cli(["layers", "y" * 300], capsys)  # one path component over the file system's 255
+    assert code == 2 and "Errno" not in err and len(err) < 400
+    start = time.perf_counter()
+    code, err = _cli(["train", "smollm2", "--data", "chatterbot-en", "--steps", "1", "--out",
+                      folders["a_file.txt"] + "/adapter"], capsys)
+    assert code == 2 and _fragment("limits.out_not_folder") in err and "NotADirectoryError" not in err
+    assert time.perf_counter() - start < SECONDS  # refused before training, not after it
+
+
+def test_an_os_error_anywhere_in_a_command_is_one_sentence(monkeypatch, capsys):
+    import core.cli.layers
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/secret/cache")
+
+    monkeypatch.setattr(core.cli.layers, "run", full)
+    monkeypatch.setenv(core.limits.HOSTED_ENV, "1")
+    code, err = _cli(["layers", "gpt2"], capsys)
+    assert code == 1 and _fragment("limits.disk_full") in err and "/srv/secret" not in err
+
+
+def test_hosted_local_folders_reveal_nothing_about_server_paths(folders, monkeypatch):
+    from core.errors import LensError
+    from core.models.sources import guess_spec, load_config
+
+    monkeypatch.setenv(core.limits.HOSTED_ENV, "1")
+    messages = set()
+    for ref in (folders["tiny"], folders["noconf"], folders["root"] + "/nope", folders["a_file.txt"]):
+        assert guess_spec(ref).source == "hub"  # never probed on disk
+        with pytest.raises(LensError) as info:
+            load_config(ModelSpec("local", ref))
+        messages.add(info.value.message("en"))
+    assert messages == {t("limits.local_off")}
+
+
+def test_hosted_inspect_page_offers_no_local_folder(monkeypatch):
+    monkeypatch.setenv(core.limits.HOSTED_ENV, "1")
+    at = AppTest.from_file(str(ROOT / INSPECT), default_timeout=60)
+    at.session_state["app.visitor"] = SID
+    at.run()
+    local = t("inspect.src_local", "en")
+    assert local not in at.radio(key="inspect.source").options
+    monkeypatch.delenv(core.limits.HOSTED_ENV)
+    at = AppTest.from_file(str(ROOT / INSPECT), default_timeout=60)
+    at.session_state["app.visitor"] = SID
+    at.run()
+    assert local in at.radio(key="inspect.source").options  # local runs keep every source
+
+
+def test_a_hub_config_error_names_the_repo_not_the_cache_path(tmp_path, monkeypatch):
+    from core.errors import LensError
+    from core.models import sources
+
+    (tmp_path / "config.json").write_text("{broken", encoding="utf-8")
+    monkeypatch.setattr(sources, "fetch_hub_config", lambda repo_id, token: tmp_path)
+    with pytest.raises(LensError) as info:
+        sources.load_config(ModelSpec("hub", "org/model"))
+    assert "org/model/config.json" in info.value.message("en") and str(tmp_path) not in info.value.message("en")
+
+
+def test_hosted_mode_keeps_the_per_visitor_quota_on(monkeypatch):
+    from core.workspace.housekeeping import quota_bytes
+
+    monkeypatch.setenv(core.limits.HOSTED_ENV, "1")
+    assert 0 < quota_bytes() < 1 << 40
+
+
+def test_the_dockerfile_turns_hosted_mode_on():
+    assert "ENV LORA_LENS_HOSTED=1" in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+
+
+def test_every_message_is_one_line_even_when_a_library_hands_it_a_paragraph():
+    from core.errors import LensError
+
+    for lang in ("en", "ko"):
+        text = LensError("model.bad_config_json", path="x/config.json", detail="line one\n  line two\n\tthree").message(lang)
+        assert "\n" not in text and "line one line two three" in text
