@@ -118,7 +118,7 @@ def _write_table() -> None:
         return
     lines = ["| # | input | surface | answer | s |", "|---|---|---|---|---|"]
     for i, (case, surface, answer, seconds) in enumerate(ROWS, start=1):
-        answer = answer.replace("|", "\\|").replace("`", "'")
+        answer = "".join(c if c.isprintable() else "?" for c in answer).replace("|", "\\|").replace("`", "'")
         lines.append(f"| {i} | {case} | {surface} | {answer[:140]} | {seconds:.2f} |")
     slowest = max(row[3] for row in ROWS)
     lines.append("")
@@ -264,7 +264,7 @@ CLI_CASES: list[tuple[str, list[str], str | None, str | None]] = [
     ("fault: Hub fetch raises a 3-line error", ["layers", "org/model"], "model.hub_unreachable", "hub-fetch-raises"),
     ("fault: transformers raises a 3-line error", ["layers", "{tiny-fault}"], "limits.bad_config",
      "transformers-raises"),
-    ("fault: config.json unreadable (permission)", ["layers", "{tiny}"], "model.bad_config_json", "config-unreadable"),
+    ("fault: config.json unreadable (permission)", ["layers", "{tiny}"], "limits.os_permission", "config-unreadable"),
     ("fault: 100,000-block build, caps lifted", ["layers", "{slow}"], "limits.too_slow", "slow-build"),
 ]
 

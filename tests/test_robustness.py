@@ -338,7 +338,7 @@ PAGE_CASES = [
     PageCase("inspect-invalid-config-json", "app.py", "model.bad_config_json", state=_spec("local", "{badconf}")),
     PageCase("inspect-binary-config-json", "app.py", "model.bad_config_json", state=_spec("local", "{binconf}")),
     PageCase("inspect-config-not-object", "app.py", "model.bad_config_json", state=_spec("local", "{listconf}")),
-    PageCase("inspect-unknown-architecture", "app.py", "model.unsupported", state=_spec("local", "{unknownarch}")),
+    PageCase("inspect-unknown-architecture", "app.py", "limits.unknown_type", state=_spec("local", "{unknownarch}")),
     PageCase("inspect-needs-remote-code", "app.py", "model.remote_code", state=_spec("local", "{remote}")),
     # Configure: targets
     PageCase("configure-regex-matches-nothing", "pages/configure.py", "budget.no_match",

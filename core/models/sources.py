@@ -114,7 +114,9 @@ def _read_config_json(folder: Path, label: str) -> dict:
             raise LensError("model.config_too_big", path=f"{label}/config.json", mib=f"{size / 2**20:.1f}",
                             max_mib=MAX_CONFIG_BYTES >> 20)
         data = json.loads(raw.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except OSError as exc:  # unreadable, not invalid: and the path it names is the server's
+        raise limits.os_error(exc) from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise LensError("model.bad_config_json", path=f"{label}/config.json", detail=limits.one_line(exc)) from exc
     if not isinstance(data, dict):
         raise LensError("model.bad_config_json", path=f"{label}/config.json", detail="not a JSON object")
