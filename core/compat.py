@@ -30,3 +30,16 @@ def auto_class_for(auto: Any, config: Any) -> type | None:
     """The class an ``AutoModelFor…`` would build for ``config``, or None (no instantiation)."""
     mapping = auto._model_mapping
     return mapping[type(config)] if type(config) in mapping else None
+
+
+# transformers 5.23.0: the attention implementation a built model resolved (``_check_and_adjust_attn_implementation``
+# picks sdpa when the class sets ``_supports_sdpa``, else eager) is stored as the private ``config._attn_implementation``.
+def attn_implementation(model: Any) -> str:
+    """The attention implementation transformers resolved for this built model ("eager" when unknown)."""
+    if model is None:
+        return "sdpa"  # transformers' default for the classes that support it
+    config = getattr(model, "config", None)
+    impl = getattr(config, "_attn_implementation", None)
+    if not impl:
+        impl = "sdpa" if getattr(type(model), "_supports_sdpa", False) else "eager"
+    return str(impl).removeprefix("paged|")

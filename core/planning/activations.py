@@ -1,0 +1,322 @@
+"""What one training step saves for backward, traced on the meta device through torch's own autograd.
+
+The architecture decides (fused projections, parallel residuals, partial rotary, gated MLPs, MoE routing,
+cross-attention, vision patches, eager scores, soft-capping): the model's real forward runs on shapes only,
+with the plan's LoRA applied by PEFT, and every tensor autograd saves is counted once per storage. Only one
+block per distinct LoRA layout is traced; the fused attention kernel's saved set is the device's (see
+``attention.py``), since the meta device has no kernels of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from core.planning.attention import AttentionKind
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16}  # the rest compute in bf16
+
+
+@dataclass(frozen=True)
+class SavedActivations:
+    """Bytes saved for backward: ``outside`` the blocks (embeddings, head, loss) and per block."""
+
+    outside: int
+    blocks: tuple[int, ...]  # every block of every stack, in order
+    block_inputs: tuple[int, ...]  # the hidden state entering each block (what checkpointing keeps)
+
+    def total(self, checkpointing: bool) -> int:
+        if not checkpointing or not self.blocks:
+            return self.outside + sum(self.blocks)
+        # the head's tensors (logits, log-softmax) are freed by its backward before any block is recomputed
+        recompute = max(b - i for b, i in zip(self.blocks, self.block_inputs, strict=True))
+        return sum(self.block_inputs) + max(self.outside, recompute, 0)
+
+
+@dataclass(frozen=True)
+class Stack:
+    prefix: str  # e.g. "model.layers"
+    size: int
+
+
+def find_stacks(model: nn.Module) -> list[Stack]:
+    """The outermost ModuleLists of repeated blocks (decoder layers, encoder blocks, vision layers)."""
+    stacks: list[Stack] = []
+    for name, module in model.named_modules():
+        if not isinstance(module, nn.ModuleList) or len(module) < 1:
+            continue
+        if any(name.startswith(s.prefix + ".") for s in stacks):
+            continue
+        if any(isinstance(m, nn.Linear) or type(m).__name__ == "Conv1D" for m in module[0].modules()):
+            stacks.append(Stack(name, len(module)))
+    return stacks
+
+
+def split_name(name: str, stacks: Sequence[Stack]) -> tuple[int, int, str] | None:
+    """(stack number, block index, rest) of a module name inside a stack, else None."""
+    for k, stack in enumerate(stacks):
+        head = stack.prefix + "."
+        if name.startswith(head):
+            idx, _, rest = name[len(head):].partition(".")
+            if idx.isdigit():
+                return k, int(idx), rest
+    return None
+
+
+class _Recorder(TorchFunctionMode):
+    """Counts saved storages per block tag; stands in for the device's fused attention and dropout."""
+
+    def __init__(self, params: set[int], attention: AttentionKind, device: str) -> None:
+        super().__init__()
+        self.params, self.attention, self.device = params, attention, device
+        self.seen: dict[int, tuple[int, object]] = {}
+        self.extra: list[tuple[int, object]] = []
+        self.alive: list[torch.Tensor] = []
+        self.tag: object = None
+
+    def pack(self, tensor: torch.Tensor) -> torch.Tensor:
+        key = tensor.untyped_storage()._cdata
+        if key not in self.params and key not in self.seen:
+            self.seen[key] = (tensor.untyped_storage().nbytes(), self.tag)
+            self.alive.append(tensor)  # a freed storage's address could be reused by the next one
+        return tensor
+
+    def _quiet(self, func, args, kwargs):
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            return func(*args, **(kwargs or {}))
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.nn.functional.scaled_dot_product_attention and self.attention.fused:
+            out = self._quiet(func, args, kwargs)
+            q = args[0]
+            for t in (*args[:3], out):
+                self.pack(t)
+            self.extra.append((q.numel() // q.shape[-1] * 4, self.tag))  # fp32 log-sum-exp per head and query
+            return out
+        if func is torch.nn.functional.dropout and torch.is_grad_enabled():
+            p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+            training = args[2] if len(args) > 2 else kwargs.get("training", True)
+            out = self._quiet(func, args, kwargs)
+            if training and p > 0 and args[0].requires_grad:
+                item = 1 if self.device == "cuda" else args[0].element_size()  # CUDA: bool mask; CPU: input * noise
+                self.extra.append((args[0].numel() * item, self.tag))
+            return out
+        if getattr(func, "__name__", "") in ("_grouped_mm", "grouped_mm") and args[0].dtype != torch.bfloat16:
+            # the meta kernel only takes bf16; frozen experts save nothing but their (parameter) weights
+            out = self._quiet(func, (args[0].bfloat16(), args[1].bfloat16(), *args[2:]), kwargs)
+            return out.to(args[0].dtype)
+        return func(*args, **kwargs)
+
+    def by_tag(self) -> dict[object, int]:
+        totals: dict[object, int] = {}
+        for nbytes, tag in [*self.seen.values(), *self.extra]:
+            totals[tag] = totals.get(tag, 0) + nbytes
+        return totals
+
+
+def meta_copy(model: nn.Module, precision: str) -> nn.Module:
+    """A fresh meta-device instance of the same class and config, in the compute dtype."""
+    from core.compat import attn_implementation
+
+    config = copy.deepcopy(model.config)
+    with torch.device("meta"):
+        meta = type(model)._from_config(config, dtype=None, attn_implementation=attn_implementation(model))
+    return meta.to(DTYPES.get(precision, torch.bfloat16))
+
+
+def cut_stacks(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Sequence[int]]) -> None:
+    """Keep only the listed blocks of each stack (in order): the traced model is a few blocks deep."""
+    for stack, indices in zip(stacks, keep, strict=True):
+        parent_name, _, attr = stack.prefix.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        blocks = getattr(parent, attr)
+        setattr(parent, attr, nn.ModuleList([blocks[i] for i in indices]))
+
+
+def dummy_batch(model: nn.Module, task: str, batch: int, seq: int) -> dict:
+    """Inputs and labels of the right shapes on the meta device (images: the config's image size)."""
+    meta = {"device": "meta"}
+    config = model.config
+    if getattr(model, "main_input_name", "input_ids") == "pixel_values":
+        vision = getattr(config, "vision_config", config)
+        size = int(getattr(vision, "image_size", 224))
+        channels = int(getattr(vision, "num_channels", 3))
+        pixels = torch.empty(batch, channels, size, size, dtype=next(model.parameters()).dtype, **meta)
+        labels = torch.zeros(batch, dtype=torch.long, **meta)
+        return {"pixel_values": pixels, **({"labels": labels} if task == "seq-cls" else {})}
+    ids = torch.zeros(batch, seq, dtype=torch.long, **meta)
+    if task == "seq-cls":
+        return {"input_ids": ids, "labels": torch.zeros(batch, dtype=torch.long, **meta)}
+    if task in ("causal-lm", "seq2seq"):
+        return {"input_ids": ids, "labels": ids}
+    return {"input_ids": ids}
+
+
+def trace_saved(model: nn.Module, batch: dict, attention: AttentionKind, device: str,
+                tags: dict[nn.Module, object], input_grads: bool) -> tuple[dict[object, int], dict[object, int]]:
+    """(saved bytes per tag, hidden-state input bytes per tag) of one forward; untagged work is tag None."""
+    params = {p.untyped_storage()._cdata for p in model.parameters()}
+    rec = _Recorder(params, attention, device)
+    inputs: dict[object, int] = {}
+    handles = []
+    for module, tag in tags.items():
+        def pre(mod, args, kwargs, tag=tag):
+            rec.tag = tag
+            hidden = args[0] if args else kwargs.get("hidden_states")
+            inputs[tag] = hidden.numel() * hidden.element_size() if torch.is_tensor(hidden) else 0
+
+        def post(mod, args, output):
+            rec.tag = None
+
+        handles += [module.register_forward_pre_hook(pre, with_kwargs=True), module.register_forward_hook(post)]
+    if input_grads:
+        handles.append(model.get_input_embeddings().register_forward_hook(lambda m, i, o: o.requires_grad_(True)))
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(rec.pack, lambda t: t), rec:
+            model(**batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return rec.by_tag(), inputs
+
+
+def _layout(budget, inventory, stacks: Sequence[Stack]) -> tuple[list[dict[int, tuple]], dict[str, int]]:
+    """Per stack, block index -> its trainable layout; and the LoRA rank of every adapted module."""
+    layouts: list[dict[int, tuple]] = [{} for _ in stacks]
+    ranks: dict[str, int] = {}
+    for m in budget.modules:
+        layer = inventory.layer(m.name)
+        if m.lora_params and layer is not None:
+            ranks[m.name] = max(m.lora_params // max(layer.in_features + layer.out_features, 1), 1)
+        where = split_name(m.name, stacks)
+        if where and (m.lora_params or m.bias_params):
+            k, idx, rest = where
+            layouts[k][idx] = (*layouts[k].get(idx, ()), (rest, m.lora_params, m.bias_params))
+    return layouts, ranks
+
+
+def _keep(layouts: list[dict[int, tuple]], stacks: Sequence[Stack], inflow: bool) -> list[dict[int, int]]:
+    """Per stack, each block -> the block traced for it: one per (layout, gradient flows in) pair."""
+    reps: list[dict[int, int]] = []
+    for k, stack in enumerate(stacks):
+        flows = inflow or any(layouts[j] for j in range(k))
+        first = min(layouts[k], default=None)
+        chosen: dict[tuple, int] = {}
+        rep: dict[int, int] = {}
+        for idx in range(stack.size):
+            key = (layouts[k].get(idx, ()), flows or (first is not None and idx > first))
+            rep[idx] = chosen.setdefault(key, idx)
+        reps.append(rep)
+    return reps
+
+
+def saved_activations(model: nn.Module, inventory, budget, lora_config, task: str, settings,
+                      attention: AttentionKind, inflow: bool) -> SavedActivations:
+    """Trace a few-block meta copy of ``model`` with the plan's LoRA; scale to every block.
+    ``inflow``: gradients flow into the first block (checkpointing's input grads, trained embeddings, bias=all)."""
+    from dataclasses import replace
+
+    from peft import get_peft_model
+
+    meta = meta_copy(model, settings.precision)
+    stacks = find_stacks(meta)
+    layouts, ranks = _layout(budget, inventory, stacks)
+    reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing)
+    keep = [sorted(set(rep.values())) for rep in reps]
+    names = {}
+    for name, r in ranks.items():
+        where = split_name(name, stacks)
+        if where is None:
+            names[name] = r
+        elif where[1] in keep[where[0]]:
+            k, idx, rest = where
+            names[f"{stacks[k].prefix}.{keep[k].index(idx)}.{rest}"] = r
+    cut_stacks(meta, stacks, keep)
+    config = replace(lora_config, target_modules=sorted(names), layers_to_transform=None, layers_pattern=None,
+                     rank_pattern={re_exact(n): r for n, r in names.items()}, exclude_modules=None)
+    peft_model = get_peft_model(meta, config, low_cpu_mem_usage=True)
+    peft_model.train()
+    tags = {peft_model.get_submodule(_peft_prefix(peft_model, s.prefix))[i]: (k, idx)
+            for k, (s, kept) in enumerate(zip(stacks, keep, strict=True)) for i, idx in enumerate(kept)}
+    batch = dummy_batch(meta, task, settings.batch_size, settings.seq_len)
+    saved, inputs = trace_saved(peft_model, batch, attention, settings.device, tags,
+                                inflow or settings.gradient_checkpointing)
+    blocks = tuple(saved.get((k, rep[idx]), 0) for k, rep in enumerate(reps) for idx in sorted(rep))
+    block_inputs = tuple(inputs.get((k, rep[idx]), 0) for k, rep in enumerate(reps) for idx in sorted(rep))
+    return SavedActivations(saved.get(None, 0), blocks, block_inputs)
+
+
+def re_exact(name: str) -> str:
+    import re
+
+    return "^" + re.escape(name) + "$"
+
+
+def _peft_prefix(peft_model: nn.Module, prefix: str) -> str:
+    return "base_model.model." + prefix
+
+
+_CACHE: dict[tuple, int] = {}  # bounded: a few plans × settings per model, cleared when full
+_CACHE_SIZE = 128
+
+
+def trace_activations(inventory, budget, settings, plan, attention: AttentionKind) -> int | None:
+    """Saved-for-backward bytes of one step, or None when the model cannot be traced (no model, custom code)."""
+    model = inventory.model
+    if model is None or not hasattr(model, "config") or not hasattr(type(model), "_from_config"):
+        return None
+    task = getattr(plan, "task", None) or _task_of(model)
+    key = (id(model), type(model).__name__, hash(model.config.to_json_string()), budget.modules, repr(plan),
+           settings, attention)
+    if key not in _CACHE:
+        try:
+            saved = saved_activations(model, inventory, budget, _lora_config(plan), task, settings, attention,
+                                      inflow=_inflow(inventory, budget, plan))
+        except Exception:  # noqa: BLE001 - an architecture the meta device cannot run: the formula answers
+            return None
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = saved.total(settings.gradient_checkpointing)
+    return _CACHE[key]
+
+
+def _task_of(model: nn.Module) -> str:
+    name = type(model).__name__
+    if name.endswith("ForCausalLM") or name.endswith("LMHeadModel"):
+        return "causal-lm"
+    if name.endswith("ForConditionalGeneration") or name.endswith("Seq2SeqLM"):
+        return "seq2seq"
+    if "Classification" in name:
+        return "seq-cls"
+    return "feature"
+
+
+def _lora_config(plan):
+    from peft import LoraConfig
+
+    if plan is None:  # callers without a plan: PEFT's defaults but dropout 0.05 (as the formula assumed)
+        return LoraConfig(target_modules=["_"], lora_dropout=0.05)
+    from core.planning.plan import to_lora_config
+
+    return to_lora_config(plan)
+
+
+def _inflow(inventory, budget, plan) -> bool:
+    """Gradients reach the first block: biases trained everywhere, or a trained module before the blocks."""
+    if getattr(plan, "bias", "none") == "all":
+        return True
+    heads = {inventory.output_embedding}
+    return any(split_name_generic(n) is None and n not in heads and not n.endswith(("score", "classifier", "head"))
+               for n in budget.saved_modules)
+
+
+def split_name_generic(name: str) -> int | None:
+    from core.anatomy.inventory import block_index
+
+    return block_index(name)
