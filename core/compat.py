@@ -43,3 +43,10 @@ def attn_implementation(model: Any) -> str:
     if not impl:
         impl = "sdpa" if getattr(type(model), "_supports_sdpa", False) else "eager"
     return str(impl).removeprefix("paged|")
+
+
+# transformers 5.23.0: ``_set_gradient_checkpointing`` installs the checkpoint function on every block.
+def checkpointing_flags_only(model: Any) -> None:
+    """Put the model in gradient-checkpointing mode (use_cache off, per-model quirks such as T5's trainable
+    position bias) with a checkpoint function that just calls the block: its forward is traced once, plainly."""
+    model._set_gradient_checkpointing(enable=True, gradient_checkpointing_func=lambda fn, *a, **k: fn(*a, **k))

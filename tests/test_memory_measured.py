@@ -49,7 +49,7 @@ CASES = {  # name: (config, class, task, LoRA targets)
                        decoder_start_token_id=0), tf.T5ForConditionalGeneration, "seq2seq", ("q", "v")),
     "vit": (tf.ViTConfig(hidden_size=H, intermediate_size=I, num_hidden_layers=L, num_attention_heads=4,
                          image_size=64, patch_size=8, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
-            tf.ViTForImageClassification, "seq-cls", ("query", "value")),
+            tf.ViTForImageClassification, "seq-cls", ATTN),
 }
 B, S = 2, 64
 ROWS: list[str] = []

@@ -17,25 +17,36 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from core.planning.attention import AttentionKind
+from core.compat import checkpointing_flags_only
+from core.planning.attention import AttentionKind, fused_call
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}  # the rest compute in bf16
 
 
 @dataclass(frozen=True)
 class SavedActivations:
-    """Bytes saved for backward: ``outside`` the blocks (embeddings, head, loss) and per block."""
+    """Bytes saved for backward, in forward order: outside the blocks (embeddings before the first stack,
+    then what follows each stack: final norms, head, loss) and, per block, (saved, hidden-state input)."""
 
-    outside: int
-    blocks: tuple[int, ...]  # every block of every stack, in order
-    block_inputs: tuple[int, ...]  # the hidden state entering each block (what checkpointing keeps)
+    segments: tuple[int, ...]  # before stack 0, after stack 0, after stack 1, …
+    stacks: tuple[tuple[tuple[int, int], ...], ...]
+
+    @property
+    def outside(self) -> int:
+        return sum(self.segments)
 
     def total(self, checkpointing: bool) -> int:
-        if not checkpointing or not self.blocks:
-            return self.outside + sum(self.blocks)
-        # the head's tensors (logits, log-softmax) are freed by its backward before any block is recomputed
-        recompute = max(b - i for b, i in zip(self.blocks, self.block_inputs, strict=True))
-        return sum(self.block_inputs) + max(self.outside, recompute, 0)
+        """Peak of saved bytes. Plain: all of it at the end of forward. Checkpointing keeps each block's
+        input; backward then frees what follows a block before recomputing it, so the peak is the larger of
+        the end of forward and (what precedes a block + that block recomputed)."""
+        blocks = [b for stack in self.stacks for b in stack]
+        if not checkpointing or not blocks:
+            return self.outside + sum(saved for saved, _ in blocks)
+        peak = self.outside
+        for k, stack in enumerate(self.stacks):
+            before = sum(self.segments[: k + 1])
+            peak = max([peak, *(before + saved - held for saved, held in stack)])
+        return sum(held for _, held in blocks) + peak
 
 
 @dataclass(frozen=True)
@@ -92,10 +103,11 @@ class _Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is torch.nn.functional.scaled_dot_product_attention and self.attention.fused:
+        if func is torch.nn.functional.scaled_dot_product_attention and self._fused(args, kwargs):
             out = self._quiet(func, args, kwargs)
             q = args[0]
-            for t in (*args[:3], out):
+            mask = args[3] if len(args) > 3 else kwargs.get("attn_mask")
+            for t in (*args[:3], out, *([mask] if torch.is_tensor(mask) else [])):  # fused kernels keep the mask
                 self.pack(t)
             self.extra.append((q.numel() // q.shape[-1] * 4, self.tag))  # fp32 log-sum-exp per head and query
             return out
@@ -111,7 +123,17 @@ class _Recorder(TorchFunctionMode):
             # the meta kernel only takes bf16; frozen experts save nothing but their (parameter) weights
             out = self._quiet(func, (args[0].bfloat16(), args[1].bfloat16(), *args[2:]), kwargs)
             return out.to(args[0].dtype)
+        if func is torch.Tensor.__bool__ and args[0].device.type == "meta":
+            return True  # shape-only checks ("is the mask all ones", "no packed sequences"): the plain path
         return func(*args, **kwargs)
+
+    def _fused(self, args, kwargs) -> bool:
+        q, k = args[0], args[1] if len(args) > 1 else kwargs["key"]
+        dropout = args[4] if len(args) > 4 else kwargs.get("dropout_p", 0.0)
+        mask = args[3] if len(args) > 3 else kwargs.get("attn_mask")
+        return fused_call(self.attention, self.device, q.shape[-3] if q.dim() > 3 else 1,
+                          k.shape[-3] if k.dim() > 3 else 1, dropout, bool(kwargs.get("enable_gqa", False)),
+                          torch.is_tensor(mask) and mask.requires_grad)
 
     def by_tag(self) -> dict[object, int]:
         totals: dict[object, int] = {}
@@ -160,9 +182,11 @@ def dummy_batch(model: nn.Module, task: str, batch: int, seq: int) -> dict:
 
 def trace_saved(model: nn.Module, batch: dict, attention: AttentionKind, device: str,
                 tags: dict[nn.Module, object], input_grads: bool) -> tuple[dict[object, int], dict[object, int]]:
-    """(saved bytes per tag, hidden-state input bytes per tag) of one forward; untagged work is tag None."""
+    """(saved bytes per tag, hidden-state input bytes per tag) of one forward; work outside the blocks is
+    tagged ("after", k): after stack k's blocks (-1: before any)."""
     params = {p.untyped_storage()._cdata for p in model.parameters()}
     rec = _Recorder(params, attention, device)
+    rec.tag = ("after", -1)
     inputs: dict[object, int] = {}
     handles = []
     for module, tag in tags.items():
@@ -171,8 +195,8 @@ def trace_saved(model: nn.Module, batch: dict, attention: AttentionKind, device:
             hidden = args[0] if args else kwargs.get("hidden_states")
             inputs[tag] = hidden.numel() * hidden.element_size() if torch.is_tensor(hidden) else 0
 
-        def post(mod, args, output):
-            rec.tag = None
+        def post(mod, args, output, tag=tag):
+            rec.tag = ("after", tag[0])
 
         handles += [module.register_forward_pre_hook(pre, with_kwargs=True), module.register_forward_hook(post)]
     if input_grads:
@@ -225,6 +249,11 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
     from peft import get_peft_model
 
     meta = meta_copy(model, settings.precision)
+    if settings.gradient_checkpointing:
+        if hasattr(meta.config, "use_cache"):
+            meta.config.use_cache = False  # as transformers sets it: no KV cache copies of k and v
+        if getattr(meta, "supports_gradient_checkpointing", False):
+            checkpointing_flags_only(meta)
     stacks = find_stacks(meta)
     layouts, ranks = _layout(budget, inventory, stacks)
     reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing)
@@ -247,9 +276,10 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
     batch = dummy_batch(meta, task, settings.batch_size, settings.seq_len)
     saved, inputs = trace_saved(peft_model, batch, attention, settings.device, tags,
                                 inflow or settings.gradient_checkpointing)
-    blocks = tuple(saved.get((k, rep[idx]), 0) for k, rep in enumerate(reps) for idx in sorted(rep))
-    block_inputs = tuple(inputs.get((k, rep[idx]), 0) for k, rep in enumerate(reps) for idx in sorted(rep))
-    return SavedActivations(saved.get(None, 0), blocks, block_inputs)
+    segments = tuple(saved.get(("after", k), 0) for k in range(-1, len(stacks)))
+    per_stack = tuple(tuple((saved.get((k, rep[idx]), 0), inputs.get((k, rep[idx]), 0)) for idx in sorted(rep))
+                      for k, rep in enumerate(reps))
+    return SavedActivations(segments, per_stack)
 
 
 def re_exact(name: str) -> str:

@@ -59,3 +59,15 @@ def describe_assumptions(model: object, settings, attn_dropout: float) -> Assump
     saved = precision if precision in ("fp32", "fp16") else "bf16"
     kind = resolve_attention(model, settings.device, precision, attn_dropout)
     return Assumptions(kind, saved, settings.gradient_checkpointing, settings.device)
+
+
+def fused_call(kind: AttentionKind, device: str, q_heads: int, kv_heads: int, dropout_p: float,
+               enable_gqa: bool, mask_grad: bool = False) -> bool:
+    """Whether one ``scaled_dot_product_attention`` call runs a fused kernel (out + lse saved) or torch's
+    math fallback (probabilities saved): fused kernels need as many k/v heads as query heads unless
+    ``enable_gqa``; the CPU flash kernel has no dropout and no gradient for the mask (T5's trained bias)."""
+    if not kind.fused:
+        return False
+    if q_heads != kv_heads and not enable_gqa:
+        return False
+    return device == "cuda" or (dropout_p == 0 and not mask_grad)
