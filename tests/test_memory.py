@@ -151,7 +151,7 @@ def test_activations_match_saved_tensors(name: str, plan: LoraPlan, b: int, s: i
     with capsys.disabled():
         print(f"\n  activations {name} b={b} s={s}: estimated {est['activations']:,} B, "
               f"saved {measured:,} B, error {100 * error:+.1f}%")
-    assert abs(error) <= 0.25
+    assert abs(error) <= 0.10
 
 
 def test_checkpointing_keeps_less() -> None:
@@ -182,9 +182,10 @@ def _est(catalog_1b, **kw) -> MemoryEstimate:
 
 
 def test_activations_linear_in_batch_and_seq(catalog_1b) -> None:
+    """SDPA: linear in tokens, but for what a batch shares (rotary cos/sin: s × head_dim, once)."""
     one = _est(catalog_1b, batch_size=1, seq_len=256)
-    assert _est(catalog_1b, batch_size=4, seq_len=256)["activations"] == 4 * one["activations"]
-    assert _est(catalog_1b, batch_size=1, seq_len=1024)["activations"] == 4 * one["activations"]
+    assert _est(catalog_1b, batch_size=4, seq_len=256)["activations"] == pytest.approx(4 * one["activations"], rel=1e-3)
+    assert _est(catalog_1b, batch_size=1, seq_len=1024)["activations"] == pytest.approx(4 * one["activations"], rel=1e-3)
     assert _est(catalog_1b, batch_size=4, seq_len=256)["loss"] == 4 * one["loss"]
     gc = _est(catalog_1b, batch_size=1, seq_len=256, gradient_checkpointing=True)
     assert gc["activations"] < one["activations"] / 4

@@ -106,6 +106,8 @@ class _Recorder(TorchFunctionMode):
         if func is torch.nn.functional.scaled_dot_product_attention and self._fused(args, kwargs):
             out = self._quiet(func, args, kwargs)
             q = args[0]
+            if not (torch.is_grad_enabled() and any(t.requires_grad for t in args[:3] if torch.is_tensor(t))):
+                return out  # nothing needs a gradient here (blocks before the first trained one)
             mask = args[3] if len(args) > 3 else kwargs.get("attn_mask")
             for t in (*args[:3], out, *([mask] if torch.is_tensor(mask) else [])):  # fused kernels keep the mask
                 self.pack(t)
