@@ -274,6 +274,8 @@ def test_cli_json_and_errors(capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert set(data["components"]) == set(COMPONENTS) and data["total"] == sum(data["components"].values())
     assert set(data["fits"]) == set(GPUS)
+    assert data["assumptions"] == {"attention": "sdpa", "kernel": "flash", "attention_saves": "lse", "saved_dtype": "bf16",
+                                   "checkpointing": False, "device": "cuda", "method": "traced"}
     for argv in (["memory", "llama-3.2-1b", "--batch", "0"],
                  ["memory", "llama-3.2-1b", "--target", "q_proj", ".*v_proj"],
                  ["memory", "llama-3.2-1b", "--layers", "0,x"],

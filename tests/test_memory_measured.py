@@ -16,8 +16,8 @@ from core.planning.memory import MemorySettings, estimate_training_memory
 from core.planning.plan import LoraPlan, to_lora_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-V, H, I, L = 256, 64, 128, 2  # vocab, hidden, intermediate, blocks: tiny, random weights
-DEC = {"vocab_size": V, "hidden_size": H, "intermediate_size": I, "num_hidden_layers": L, "num_attention_heads": 4}
+V, H, FF, L = 256, 64, 128, 2  # vocab, hidden, intermediate, blocks: tiny, random weights
+DEC = {"vocab_size": V, "hidden_size": H, "intermediate_size": FF, "num_hidden_layers": L, "num_attention_heads": 4}
 ATTN = ("q_proj", "v_proj")
 CASES = {  # name: (config, class, task, LoRA targets)
     "llama": (tf.LlamaConfig(**DEC, num_key_value_heads=2), tf.LlamaForCausalLM, "causal-lm", ATTN),
@@ -36,18 +36,18 @@ CASES = {  # name: (config, class, task, LoRA targets)
     "falcon": (tf.FalconConfig(vocab_size=V, hidden_size=H, num_hidden_layers=L, num_attention_heads=4,
                                multi_query=True, parallel_attn=True, new_decoder_architecture=False),
                tf.FalconForCausalLM, "causal-lm", ("query_key_value",)),
-    "opt": (tf.OPTConfig(vocab_size=V, hidden_size=H, ffn_dim=I, num_hidden_layers=L, num_attention_heads=4,
+    "opt": (tf.OPTConfig(vocab_size=V, hidden_size=H, ffn_dim=FF, num_hidden_layers=L, num_attention_heads=4,
                          word_embed_proj_dim=H, dropout=0.0), tf.OPTForCausalLM, "causal-lm", ("q_proj", "v_proj")),
     "bloom": (tf.BloomConfig(vocab_size=V, hidden_size=H, n_layer=L, n_head=4), tf.BloomForCausalLM,
               "causal-lm", ("query_key_value",)),
     "mixtral": (tf.MixtralConfig(**DEC, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2),
                 tf.MixtralForCausalLM, "causal-lm", ATTN),
-    "bert": (tf.BertConfig(vocab_size=V, hidden_size=H, intermediate_size=I, num_hidden_layers=L,
+    "bert": (tf.BertConfig(vocab_size=V, hidden_size=H, intermediate_size=FF, num_hidden_layers=L,
                            num_attention_heads=4, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
              tf.BertForSequenceClassification, "seq-cls", ("query", "value")),
-    "t5": (tf.T5Config(vocab_size=V, d_model=H, d_kv=16, d_ff=I, num_layers=L, num_heads=4, dropout_rate=0.0,
+    "t5": (tf.T5Config(vocab_size=V, d_model=H, d_kv=16, d_ff=FF, num_layers=L, num_heads=4, dropout_rate=0.0,
                        decoder_start_token_id=0), tf.T5ForConditionalGeneration, "seq2seq", ("q", "v")),
-    "vit": (tf.ViTConfig(hidden_size=H, intermediate_size=I, num_hidden_layers=L, num_attention_heads=4,
+    "vit": (tf.ViTConfig(hidden_size=H, intermediate_size=FF, num_hidden_layers=L, num_attention_heads=4,
                          image_size=64, patch_size=8, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
             tf.ViTForImageClassification, "seq-cls", ATTN),
 }

@@ -39,6 +39,16 @@ def estimate(inv, budget, mc, plan=None) -> MemoryEstimate:
     return estimate_training_memory(inv, budget, settings_from_state(), config=mc.config, plan=plan)
 
 
+def assumption_line(est: MemoryEstimate) -> str:
+    """One sentence: the attention kind, saved dtype and checkpointing the activation figure assumes."""
+    a = est.assumptions
+    if a is None:
+        return ""
+    return tr("mempanel.assumed", attention=a.attention.implementation, kernel=a.attention.kernel, device=a.device,
+              saves=tr(f"mempanel.saves.{a.attention.saves}"), dtype=a.saved_dtype,
+              ckpt=tr("mempanel.on" if a.checkpointing else "mempanel.off"), method=tr(f"mempanel.method.{a.method}"))
+
+
 def render_fits(estimates: dict[str, MemoryEstimate]) -> None:
     rows = []
     for fit in gpu_fits(estimates):
@@ -69,7 +79,7 @@ def render_memory_panel(inv, budget, mc, key: str, plan=None) -> None:
         render_fits({tr("mempanel.this_plan"): est})
     with right:
         st.plotly_chart(memory_figure(est, lang(), gpus=("T4 16 GB", "A100 40 GB")), width="stretch", key=f"{key}.memfig")
-    st.caption(tr("mempanel.assumptions"))
+    st.caption("🧮 " + assumption_line(est), help=tr("mempanel.assumptions"))
 
 
 def render_compare_memory(estimates: dict[str, MemoryEstimate], key: str) -> None:
@@ -79,3 +89,10 @@ def render_compare_memory(estimates: dict[str, MemoryEstimate], key: str) -> Non
     render_settings()
     st.plotly_chart(memory_figure(estimates, lang()), width="stretch", key=f"{key}.memfig")
     render_fits(estimates)
+    lines = {assumption_line(est) for est in estimates.values()} - {""}
+    for label, est in estimates.items():
+        line = assumption_line(est)
+        if line:
+            st.caption(f"🧮 {line}" if len(lines) == 1 else f"🧮 {label}: {line}")
+        if len(lines) == 1:
+            break
