@@ -12,6 +12,8 @@ from core.planning.memory import PRECISIONS, MemoryEstimate, MemorySettings, est
 from ui.state import bind, lang, peek, tr
 
 K = "memory.w."
+SAVES = {"scores": "mempanel.saves.scores", "lse": "mempanel.saves.lse"}
+METHODS = {"traced": "mempanel.method.traced", "rough": "mempanel.method.rough"}
 DEFAULTS = {"precision": "bf16", "batch": 4, "seq": 512, "ckpt": False}
 
 
@@ -45,8 +47,8 @@ def assumption_line(est: MemoryEstimate) -> str:
     if a is None:
         return ""
     return tr("mempanel.assumed", attention=a.attention.implementation, kernel=a.attention.kernel, device=a.device,
-              saves=tr(f"mempanel.saves.{a.attention.saves}"), dtype=a.saved_dtype,
-              ckpt=tr("mempanel.on" if a.checkpointing else "mempanel.off"), method=tr(f"mempanel.method.{a.method}"))
+              saves=tr(SAVES[a.attention.saves]), dtype=a.saved_dtype,
+              ckpt=tr("mempanel.on" if a.checkpointing else "mempanel.off"), method=tr(METHODS[a.method]))
 
 
 def render_fits(estimates: dict[str, MemoryEstimate]) -> None:
