@@ -144,23 +144,32 @@ class _Recorder(TorchFunctionMode):
         return totals
 
 
-def meta_copy(model: nn.Module, precision: str) -> nn.Module:
-    """A fresh meta-device instance of the same class and config, in the compute dtype."""
-    from core.compat import attn_implementation
-
-    config = copy.deepcopy(model.config)
-    with torch.device("meta"):
-        meta = type(model)._from_config(config, dtype=None, attn_implementation=attn_implementation(model))
-    return meta.to(DTYPES.get(precision, torch.bfloat16))
-
-
-def cut_stacks(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Sequence[int]]) -> None:
-    """Keep only the listed blocks of each stack (in order): the traced model is a few blocks deep."""
-    for stack, indices in zip(stacks, keep, strict=True):
+def meta_copy(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Sequence[int]], precision: str) -> nn.Module:
+    """A meta-device copy holding only the kept blocks of each stack, in the compute dtype. Copying (not
+    rebuilding) costs only what is kept (a 126-block model stays cheap) and never touches the original,
+    which may be a cached model shared by every visitor."""
+    memo: dict[int, object] = {}
+    skipped: list[str] = []
+    for stack, kept in zip(stacks, keep, strict=True):
+        for i, block in enumerate(model.get_submodule(stack.prefix)):
+            if i not in kept:
+                memo[id(block)] = None
+                skipped.append(f"{stack.prefix}.{i}.")
+    skip = tuple(skipped)
+    for name, param in model.named_parameters(remove_duplicate=False):
+        if not name.startswith(skip):
+            empty = param.detach() if param.is_meta else torch.empty_like(param, device="meta")
+            memo[id(param)] = nn.Parameter(empty, requires_grad=False)
+    for name, buffer in model.named_buffers(remove_duplicate=False):
+        if not name.startswith(skip):
+            memo[id(buffer)] = buffer.detach() if buffer.is_meta else torch.empty_like(buffer, device="meta")
+    meta = copy.deepcopy(model, memo)
+    for stack, kept in zip(stacks, keep, strict=True):
         parent_name, _, attr = stack.prefix.rpartition(".")
-        parent = model.get_submodule(parent_name) if parent_name else model
+        parent = meta.get_submodule(parent_name) if parent_name else meta
         blocks = getattr(parent, attr)
-        setattr(parent, attr, nn.ModuleList([blocks[i] for i in indices]))
+        setattr(parent, attr, nn.ModuleList([blocks[i] for i in kept]))
+    return meta.to(DTYPES.get(precision, torch.bfloat16))
 
 
 def dummy_batch(model: nn.Module, task: str, batch: int, seq: int) -> dict:
@@ -250,16 +259,16 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
 
     from peft import get_peft_model
 
-    meta = meta_copy(model, settings.precision)
+    stacks = find_stacks(model)
+    layouts, ranks = _layout(budget, inventory, stacks)
+    reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing)
+    keep = [sorted(set(rep.values())) for rep in reps]
+    meta = meta_copy(model, stacks, keep, settings.precision)
     if settings.gradient_checkpointing:
         if hasattr(meta.config, "use_cache"):
             meta.config.use_cache = False  # as transformers sets it: no KV cache copies of k and v
         if getattr(meta, "supports_gradient_checkpointing", False):
             checkpointing_flags_only(meta)
-    stacks = find_stacks(meta)
-    layouts, ranks = _layout(budget, inventory, stacks)
-    reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing)
-    keep = [sorted(set(rep.values())) for rep in reps]
     names = {}
     for name, r in ranks.items():
         where = split_name(name, stacks)
@@ -268,7 +277,6 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
         elif where[1] in keep[where[0]]:
             k, idx, rest = where
             names[f"{stacks[k].prefix}.{keep[k].index(idx)}.{rest}"] = r
-    cut_stacks(meta, stacks, keep)
     config = replace(lora_config, target_modules=sorted(names), layers_to_transform=None, layers_pattern=None,
                      rank_pattern={re_exact(n): r for n, r in names.items()}, exclude_modules=None)
     peft_model = get_peft_model(meta, config, low_cpu_mem_usage=True)
@@ -304,8 +312,7 @@ def trace_activations(inventory, budget, settings, plan, attention: AttentionKin
     if model is None or not hasattr(model, "config") or not hasattr(type(model), "_from_config"):
         return None
     task = getattr(plan, "task", None) or _task_of(model)
-    key = (id(model), type(model).__name__, hash(model.config.to_json_string()), budget.modules, repr(plan),
-           settings, attention)
+    key = (id(model), type(model).__name__, inventory.total_params, budget.modules, repr(plan), settings, attention)
     if key not in _CACHE:
         try:
             saved = saved_activations(model, inventory, budget, _lora_config(plan), task, settings, attention,
