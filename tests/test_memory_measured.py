@@ -137,6 +137,22 @@ def test_activations_within_ten_percent(name: str, checkpointing: bool, capsys, 
     assert abs(error) <= 0.10, row
 
 
+@pytest.mark.parametrize("name", ["llama", "gpt_neox", "gemma2"])
+def test_bf16_base_activations(name: str) -> None:
+    """16-bit base: norms upcast to fp32, PEFT casts each LoRA input to fp32; the trace sees both."""
+    config, cls, task, targets = CASES[name]
+    torch.manual_seed(0)
+    model = cls(config).to(torch.bfloat16)
+    plan = LoraPlan(targets=targets, task=task)
+    inv = list_adaptable_layers(model)
+    est = estimate_training_memory(inv, compute_budget(inv, plan), MemorySettings("bf16", B, S, device="cpu"),
+                                   plan=plan)
+    peft_model = get_peft_model(model, to_lora_config(plan))
+    peft_model.train()
+    measured = peak_saved_bytes(peft_model, _batch(peft_model, task))
+    assert abs(est["activations"] - measured) / measured <= 0.10, (est["activations"], measured)
+
+
 def _storage_bytes(tensors) -> int:
     return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors if t is not None}.values())
 
