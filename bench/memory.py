@@ -1,10 +1,11 @@
-"""Estimated vs measured training memory: ``python bench/memory.py [--steps N] [--cpu-layers K]``.
+"""Estimated vs measured training memory: ``PYTHONPATH=. python bench/memory.py [--device cuda] [--out FILE.md]``.
 
-On a CUDA GPU: 3 catalog models (random init in bf16 from their configs, no download) × 3 plans, a
-few AdamW steps each; prints the estimate (without the CUDA-context constant, which the allocator
-does not see) against ``torch.cuda.max_memory_allocated()``. Without a GPU: the same models, cut to a
-few blocks, in fp32 on CPU; compares weights + adapter + gradients + AdamW with the bytes their
-tensors hold, and activations with the bytes autograd saves for backward.
+On a CUDA GPU (``--device cuda``, the default when one is present): 3 catalog models (random init in bf16
+from their configs, no download) × 3 plans, a few AdamW steps each; the estimate (without the CUDA-context
+constant, which the allocator does not see) against ``torch.cuda.max_memory_allocated()``, goal ±10%.
+On CPU: the same models, cut to a few blocks, in fp32; weights + adapter + gradients + AdamW against the
+bytes their tensors hold, and activations against the bytes autograd saves for backward. ``--out`` writes
+the table as Markdown (docs/benchmarks-memory.md), saying which of the two it is.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import copy
 import gc
 import os
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 warnings.filterwarnings("ignore")
@@ -111,31 +113,51 @@ def cpu_row(slug: str, name: str, layers: int) -> tuple[int, int, int, int]:
     return fixed, storage_bytes(ps + [p.grad for p in ps] + states), est["activations"], sum(saved.values())
 
 
+def gpu_table(steps: int) -> list[str]:
+    name = torch.cuda.get_device_name()
+    total = torch.cuda.get_device_properties(0).total_memory / GIB
+    rows = [f"GPU: {name} ({total:.2f} GiB), bf16, {steps} AdamW steps; estimate without the {CUDA_OVERHEAD // 2**20} MiB "
+            "CUDA context, against torch.cuda.max_memory_allocated().", "",
+            "| model | plan | estimate | measured | error |", "|---|---|---:|---:|---:|"]
+    for slug in MODELS:
+        for plan in PLANS:
+            est, measured = gpu_row(slug, plan, steps)
+            rows.append(f"| {slug} | {plan} | {est / GIB:.2f} GiB | {measured / GIB:.2f} GiB | "
+                        f"{100 * (est - measured) / measured:+.1f}% |")
+            print(rows[-1], flush=True)
+    return rows
+
+
+def cpu_table(layers: int) -> list[str]:
+    rows = [f"No GPU was available: CPU comparison instead (fp32, batch 1 × 128 tokens, {layers} blocks per model; "
+            "activations without checkpointing only).", "",
+            "| model | plan | fixed est. | held | error | activations est. | saved | error |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for slug in MODELS:
+        for plan in PLANS:
+            fixed, held, act, saved = cpu_row(slug, plan, layers)
+            act_err = "n/a" if PLANS[plan][3] else f"{100 * (act - saved) / saved:+.1f}%"
+            rows.append(f"| {slug} | {plan} | {fixed / 2**20:.1f} MiB | {held / 2**20:.1f} MiB | "
+                        f"{100 * (fixed - held) / held:+.2f}% | {act / 2**20:.1f} MiB | {saved / 2**20:.1f} MiB | "
+                        f"{act_err} |")
+            print(rows[-1], flush=True)
+            gc.collect()
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", help="write the table as Markdown here (e.g. docs/benchmarks-memory.md)")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--cpu-layers", type=int, default=2, help="blocks kept per model on CPU (default 2)")
     args = parser.parse_args()
-    if torch.cuda.is_available():
-        print(f"GPU: {torch.cuda.get_device_name()} ({torch.cuda.get_device_properties(0).total_memory / GIB:.2f} GiB)")
-        print(f"{'model':<14} {'plan':<26} {'estimate':>10} {'measured':>10} {'error':>8}")
-        for slug in MODELS:
-            for name in PLANS:
-                est, measured = gpu_row(slug, name, args.steps)
-                print(f"{slug:<14} {name:<26} {est / GIB:>8.2f}Gi {measured / GIB:>8.2f}Gi "
-                      f"{100 * (est - measured) / measured:>+7.1f}%", flush=True)
-        return 0
-    print(f"No GPU was available: CPU comparison instead (fp32, batch 1 × 128 tokens, {args.cpu_layers} blocks "
-          "per model; no activation check with checkpointing: autograd's hooks miss the recomputed block).")
-    print(f"{'model':<14} {'plan':<26} {'fixed est':>11} {'held':>11} {'err':>7} {'act est':>11} {'saved':>11} {'err':>7}")
-    for slug in MODELS:
-        for name in PLANS:
-            fixed, held, act, saved = cpu_row(slug, name, args.cpu_layers)
-            act_err = "n/a" if PLANS[name][3] else f"{100 * (act - saved) / saved:+.1f}%"
-            print(f"{slug:<14} {name:<26} {fixed / 2**20:>9.1f}Mi {held / 2**20:>9.1f}Mi "
-                  f"{100 * (fixed - held) / held:>+6.2f}% {act / 2**20:>9.1f}Mi {saved / 2**20:>9.1f}Mi "
-                  f"{act_err:>7}", flush=True)
-            gc.collect()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: no CUDA GPU is available here", flush=True)
+        return 2
+    rows = gpu_table(args.steps) if args.device == "cuda" else cpu_table(args.cpu_layers)
+    if args.out:
+        Path(args.out).write_text("## Training memory: estimate against measurement\n\n" + "\n".join(rows) + "\n")
     return 0
 
 

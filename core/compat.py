@@ -67,3 +67,23 @@ def regex_has_nested_repeat(pattern: str) -> bool:
         return walk(sre_parse.parse(pattern))
     except Exception:  # noqa: BLE001 - an invalid regex is refused by re.compile with its own sentence
         return False
+
+
+# transformers 5.23.0: the attention implementation a built model resolved (``_check_and_adjust_attn_implementation``
+# picks sdpa when the class sets ``_supports_sdpa``, else eager) is stored as the private ``config._attn_implementation``.
+def attn_implementation(model: Any) -> str:
+    """The attention implementation transformers resolved for this built model ("eager" when unknown)."""
+    if model is None:
+        return "sdpa"  # transformers' default for the classes that support it
+    config = getattr(model, "config", None)
+    impl = getattr(config, "_attn_implementation", None)
+    if not impl:
+        impl = "sdpa" if getattr(type(model), "_supports_sdpa", False) else "eager"
+    return str(impl).removeprefix("paged|")
+
+
+# transformers 5.23.0: ``_set_gradient_checkpointing`` installs the checkpoint function on every block.
+def checkpointing_flags_only(model: Any) -> None:
+    """Put the model in gradient-checkpointing mode (use_cache off, per-model quirks such as T5's trainable
+    position bias) with a checkpoint function that just calls the block: its forward is traced once, plainly."""
+    model._set_gradient_checkpointing(enable=True, gradient_checkpointing_func=lambda fn, *a, **k: fn(*a, **k))

@@ -151,7 +151,7 @@ def test_activations_match_saved_tensors(name: str, plan: LoraPlan, b: int, s: i
     with capsys.disabled():
         print(f"\n  activations {name} b={b} s={s}: estimated {est['activations']:,} B, "
               f"saved {measured:,} B, error {100 * error:+.1f}%")
-    assert abs(error) <= 0.25
+    assert abs(error) <= 0.10
 
 
 def test_checkpointing_keeps_less() -> None:
@@ -182,9 +182,10 @@ def _est(catalog_1b, **kw) -> MemoryEstimate:
 
 
 def test_activations_linear_in_batch_and_seq(catalog_1b) -> None:
+    """SDPA: linear in tokens, but for what a batch shares (rotary cos/sin: s × head_dim, once)."""
     one = _est(catalog_1b, batch_size=1, seq_len=256)
-    assert _est(catalog_1b, batch_size=4, seq_len=256)["activations"] == 4 * one["activations"]
-    assert _est(catalog_1b, batch_size=1, seq_len=1024)["activations"] == 4 * one["activations"]
+    assert _est(catalog_1b, batch_size=4, seq_len=256)["activations"] == pytest.approx(4 * one["activations"], rel=1e-3)
+    assert _est(catalog_1b, batch_size=1, seq_len=1024)["activations"] == pytest.approx(4 * one["activations"], rel=1e-3)
     assert _est(catalog_1b, batch_size=4, seq_len=256)["loss"] == 4 * one["loss"]
     gc = _est(catalog_1b, batch_size=1, seq_len=256, gradient_checkpointing=True)
     assert gc["activations"] < one["activations"] / 4
@@ -273,6 +274,8 @@ def test_cli_json_and_errors(capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert set(data["components"]) == set(COMPONENTS) and data["total"] == sum(data["components"].values())
     assert set(data["fits"]) == set(GPUS)
+    assert data["assumptions"] == {"attention": "sdpa", "kernel": "flash", "attention_saves": "lse", "saved_dtype": "bf16",
+                                   "checkpointing": False, "device": "cuda", "method": "traced"}
     for argv in (["memory", "llama-3.2-1b", "--batch", "0"],
                  ["memory", "llama-3.2-1b", "--target", "q_proj", ".*v_proj"],
                  ["memory", "llama-3.2-1b", "--layers", "0,x"],
@@ -298,3 +301,67 @@ def test_plan_from_args_targets() -> None:
     assert plan.targets == ("q_proj", "v_proj") and plan.layers == (0, 2) and plan.lora_alpha == 32
     assert plan_from_args(parser.parse_args(["--target", r".*\.(q|v)_proj"]), "causal-lm").target_regex
     assert plan_from_args(parser.parse_args([]), "causal-lm").target_regex == "all-linear"
+
+
+@pytest.mark.parametrize(("cls", "config"), [
+    (LlamaForCausalLM, LlamaConfig(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=1, num_attention_heads=4)),
+    (GPT2LMHeadModel, GPT2Config(vocab_size=VOCAB, n_embd=64, n_layer=1, n_head=4)),
+])
+def test_attention_kind_is_what_transformers_resolved(cls, config) -> None:
+    from transformers import BloomConfig, BloomForCausalLM
+
+    from core.planning.attention import resolve_attention
+
+    for model in (cls(config), BloomForCausalLM(BloomConfig(vocab_size=VOCAB, hidden_size=64, n_layer=1, n_head=4))):
+        kind = resolve_attention(model, "cuda", "bf16", 0.0)
+        assert kind.implementation == model.config._attn_implementation  # transformers' own choice
+        assert kind.fused == (model.config._attn_implementation == "sdpa")
+    sdpa = cls(config)
+    assert resolve_attention(sdpa, "cuda", "bf16", 0.0).kernel == "flash"
+    assert resolve_attention(sdpa, "cuda", "fp32", 0.0).kernel == "efficient"
+    assert resolve_attention(sdpa, "cpu", "fp32", 0.1).saves == "scores"  # CPU flash has no dropout: math path
+
+
+def test_eager_attention_keeps_the_scores() -> None:
+    """Same model, eager vs sdpa: eager saves the s×s probabilities (heads × s² per example) on top."""
+    plan = LoraPlan(targets=("q_proj", "v_proj"), lora_dropout=0.0)
+    ests = {}
+    for impl in ("eager", "sdpa"):
+        model = LlamaForCausalLM(LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=160,
+                                             num_hidden_layers=2, num_attention_heads=4, attn_implementation=impl))
+        inv = list_adaptable_layers(model)
+        ests[impl] = estimate_training_memory(inv, compute_budget(inv, plan), MemorySettings("fp32", 1, 128,
+                                              device="cpu"), plan=plan)
+        assert ests[impl].assumptions.attention.implementation == impl
+        peft_model = get_peft_model(model, to_lora_config(plan))
+        peft_model.train()
+        measured = _saved_bytes(peft_model, _batch(peft_model, plan, 1, 128))
+        assert abs(ests[impl]["activations"] - measured) / measured < 0.05, (impl, ests[impl]["activations"], measured)
+    assert ests["eager"]["activations"] - ests["sdpa"]["activations"] > 4 * 128 * 128 * 4  # ≥ one s² per head
+
+
+def test_without_a_model_the_formula_answers_and_says_so(catalog_1b) -> None:
+    from dataclasses import replace
+
+    inv, budget, plan = catalog_1b
+    est = estimate_training_memory(replace(inv, model=None), budget, MemorySettings(), plan=plan)
+    assert est.assumptions.method == "rough" and ("memory.note_rough", {}) in est.notes
+    assert est["activations"] > 0 and est.to_json()["assumptions"]["method"] == "rough"
+
+
+def test_configure_and_compare_panels_say_the_attention_kind() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from core.models.spec import ModelSpec
+
+    at = AppTest.from_file(str(__import__("pathlib").Path(__file__).parents[1] / "app.py"), default_timeout=120)
+    at.session_state["app.model_spec"] = ModelSpec("catalog", "gpt2")
+    at.run()
+    at.switch_page("pages/configure.py").run()
+    assert not at.exception
+    assert any("sdpa attention (flash kernel on cuda" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.text_input(key="configure.save_name").set_value("qv").run()
+    at.button(key="configure.save_btn").click().run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert any("sdpa attention" in c.value for c in at.caption), [c.value for c in at.caption]

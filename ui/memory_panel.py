@@ -12,6 +12,8 @@ from core.planning.memory import PRECISIONS, MemoryEstimate, MemorySettings, est
 from ui.state import bind, lang, peek, tr
 
 K = "memory.w."
+SAVES = {"scores": "mempanel.saves.scores", "lse": "mempanel.saves.lse"}
+METHODS = {"traced": "mempanel.method.traced", "rough": "mempanel.method.rough"}
 DEFAULTS = {"precision": "bf16", "batch": 4, "seq": 512, "ckpt": False}
 
 
@@ -37,6 +39,16 @@ def render_settings() -> None:
 
 def estimate(inv, budget, mc, plan=None) -> MemoryEstimate:
     return estimate_training_memory(inv, budget, settings_from_state(), config=mc.config, plan=plan)
+
+
+def assumption_line(est: MemoryEstimate) -> str:
+    """One sentence: the attention kind, saved dtype and checkpointing the activation figure assumes."""
+    a = est.assumptions
+    if a is None:
+        return ""
+    return tr("mempanel.assumed", attention=a.attention.implementation, kernel=a.attention.kernel, device=a.device,
+              saves=tr(SAVES[a.attention.saves]), dtype=a.saved_dtype,
+              ckpt=tr("mempanel.on" if a.checkpointing else "mempanel.off"), method=tr(METHODS[a.method]))
 
 
 def render_fits(estimates: dict[str, MemoryEstimate]) -> None:
@@ -69,7 +81,7 @@ def render_memory_panel(inv, budget, mc, key: str, plan=None) -> None:
         render_fits({tr("mempanel.this_plan"): est})
     with right:
         st.plotly_chart(memory_figure(est, lang(), gpus=("T4 16 GB", "A100 40 GB")), width="stretch", key=f"{key}.memfig")
-    st.caption(tr("mempanel.assumptions"))
+    st.caption("🧮 " + assumption_line(est), help=tr("mempanel.assumptions"))
 
 
 def render_compare_memory(estimates: dict[str, MemoryEstimate], key: str) -> None:
@@ -79,3 +91,10 @@ def render_compare_memory(estimates: dict[str, MemoryEstimate], key: str) -> Non
     render_settings()
     st.plotly_chart(memory_figure(estimates, lang()), width="stretch", key=f"{key}.memfig")
     render_fits(estimates)
+    lines = {assumption_line(est) for est in estimates.values()} - {""}
+    for label, est in estimates.items():
+        line = assumption_line(est)
+        if line:
+            st.caption(f"🧮 {line}" if len(lines) == 1 else f"🧮 {label}: {line}")
+        if len(lines) == 1:
+            break

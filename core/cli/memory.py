@@ -48,6 +48,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'Total':<28} {human_bytes(est.total):>12}")
     for gpu, size in GPUS.items():
         print(f"  {gpu:<14} {human_bytes(size):>12}  {'fits' if est.fits(gpu) else 'does not fit'}")
+    a = est.assumptions
+    if a is not None:
+        print(f"  assumes: {a.attention.implementation} attention ({a.attention.kernel} kernel, saves "
+              f"{'s×s scores' if a.attention.saves == 'scores' else 'out + lse'}), activations in {a.saved_dtype}, "
+              f"{a.method} activations")
     for note in notes:
         print(f"note: {note}")
     return 0

@@ -49,6 +49,10 @@ STRINGS = {
         "The model config is unknown, so the activation estimate is rough.",
         "모델 설정을 알 수 없어 활성화 메모리 추정이 대략적입니다.",
     ),
+    "memory.note_rough": (
+        "This architecture could not be traced on the meta device, so the activation estimate uses a per-block formula.",
+        "이 아키텍처는 meta 장치에서 추적할 수 없어 활성화 추정에 블록 단위 공식을 사용합니다.",
+    ),
     "memory.comp.weights": ("Base weights", "기본 가중치"),
     "memory.comp.adapter": ("Trainable weights", "학습 가중치"),
     "memory.comp.gradients": ("Gradients", "그래디언트"),

@@ -19,9 +19,24 @@ STRINGS = {
     "mempanel.no_fit": ("does not fit", "부족"),
     "mempanel.this_plan": ("This plan", "이 계획"),
     "mempanel.assumptions": (
-        "Assumptions: LoRA weights, gradients and AdamW states in fp32 (PEFT's default); SDPA/flash attention; "
-        "500 MiB CUDA context. Weights, adapter, gradients and optimizer are exact; activations are modelled per block.",
-        "가정: LoRA 가중치·그래디언트·AdamW 상태는 fp32(PEFT 기본값), SDPA/flash 어텐션, CUDA 컨텍스트 500 MiB. "
-        "가중치·어댑터·그래디언트·옵티마이저는 정확한 값이며, 활성화는 블록 단위 모델로 추정합니다.",
+        "Assumptions: LoRA weights, gradients and AdamW states in fp32 (PEFT's default); 500 MiB CUDA context. "
+        "Weights, adapter, gradients and optimizer are exact; activations are what autograd saves for backward.",
+        "가정: LoRA 가중치·그래디언트·AdamW 상태는 fp32(PEFT 기본값), CUDA 컨텍스트 500 MiB. "
+        "가중치·어댑터·그래디언트·옵티마이저는 정확한 값이며, 활성화는 autograd가 역전파용으로 저장하는 텐서입니다.",
     ),
+    "mempanel.assumed": (
+        "Activations assume {attention} attention ({kernel} kernel on {device}: {saves}), saved in {dtype}, "
+        "gradient checkpointing {ckpt}; {method}.",
+        "활성화 가정: {attention} 어텐션({device}의 {kernel} 커널: {saves}), 저장 dtype {dtype}, "
+        "그래디언트 체크포인팅 {ckpt}; {method}.",
+    ),
+    "mempanel.saves.scores": ("keeps the s×s probabilities per head", "헤드마다 s×s 확률 행렬을 저장"),
+    "mempanel.saves.lse": ("keeps only output and log-sum-exp", "출력과 log-sum-exp만 저장"),
+    "mempanel.on": ("on", "켬"),
+    "mempanel.off": ("off", "끔"),
+    "mempanel.method.traced": (
+        "counted from the model's own forward on the meta device",
+        "meta 장치에서 모델 자체의 forward로 계산",
+    ),
+    "mempanel.method.rough": ("estimated with a per-block formula", "블록 단위 공식으로 추정"),
 }
