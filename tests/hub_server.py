@@ -47,6 +47,7 @@ class HubServer:
     def __init__(self, token: str) -> None:
         self.token = token
         self.repos: dict[str, Repo] = {}
+        self.renamed: dict[str, str] = {}  # old id → new id: answered with a 307 redirect, as the Hub does
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"hub": self})
@@ -114,12 +115,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def _repo(self, kind: str, repo_id: str) -> Repo | None:
-        """The repository, or ``None`` after answering as the Hub does for a missing or gated one."""
+    def _repo(self, kind: str, repo_id: str, content: bool = False) -> Repo | None:
+        """The repository, or ``None`` after answering as the Hub does for a missing one, or for the ``content``
+        (files) of a gated one without a token that has access (its metadata stays public, as on the Hub)."""
         repo = self.hub.repos.get(f"{kind}:{repo_id}")
         if repo is None:
             self._error(404, "RepoNotFound", "Repository not found")
-        elif repo.gated and not self._authorized():
+        elif repo.gated and content and not self._authorized():
             status = 403 if self.headers.get("Authorization") else 401
             self._error(status, "GatedRepo", "Access to this model is restricted: you must be authenticated and accept its conditions")
         else:
@@ -146,6 +148,11 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/api/whoami-v2":
             return self._json({"name": "tester", "type": "user", "auth": {}}) if self._authorized() else \
                 self._error(401, "Unauthorized", "Invalid credentials")  # fmt: skip
+        for old, new in self.hub.renamed.items():
+            for prefix in ("/api/models/", "/api/datasets/", "/datasets/", "/"):
+                if (path + "/").startswith(f"{prefix}{old}/"):
+                    moved = self.path.replace(f"{prefix}{old}", f"{prefix}{new}", 1)
+                    return self._send(307, b"", {"Location": self.hub.url + moved})
         if m := _API.match(path):
             kind = m["kind"].removesuffix("s")
             return self._api(kind, m["repo"], m["op"], m["rev"] or "main", m["path"] or "", parse_qs(url.query))
@@ -155,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(404, "EntryNotFound", f"no route for {path}")
 
     def _resolve(self, kind: str, repo_id: str, filename: str) -> None:
-        repo = self._repo(kind, repo_id)
+        repo = self._repo(kind, repo_id, content=True)
         if repo is None:
             return
         data = repo.files.get(filename)

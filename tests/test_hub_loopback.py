@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,97 @@ def test_gated_config_opens_with_a_token_that_has_access(online: HubServer) -> N
     mc = load_config(ModelSpec("hub", "meta-llama/Gated-Model", "causal-lm"), token=TOKEN)
     assert mc.config.n_layer == 12
     assert all(r.authorized for r in online.hits("Gated-Model"))
+
+
+# --- datasets --------------------------------------------------------------------------------
+
+
+def _reviews_parquet() -> bytes:
+    """A tiny review set with a ClassLabel column, written by ``datasets`` itself (names in the parquet metadata)."""
+    import io
+
+    from datasets import ClassLabel, Dataset, Features, Value
+
+    rows = {"text": [f"review number {i} was {'great' if i % 2 else 'awful'}" for i in range(40)],
+            "label": [i % 2 for i in range(40)]}  # fmt: skip
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["negative", "positive"])})
+    buf = io.BytesIO()
+    Dataset.from_dict(rows, features=features).to_parquet(buf)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def reviews(hub: HubServer) -> str:
+    data = _reviews_parquet()
+    hub.add("dataset", "owner/reviews", {"data/train-00000-of-00001.parquet": data})
+    hub.add("dataset", "owner/gated-reviews", {"data/train-00000-of-00001.parquet": data}, gated=True)
+    hub.renamed["nsmc"] = "e9t/nsmc"  # the Hub moved canonical datasets under an owner; old ids redirect
+    hub.add("dataset", "e9t/nsmc", {"train.jsonl": "".join(json.dumps({"document": f"리뷰 {i}", "label": i % 2}) + "\n"
+                                                       for i in range(5))})  # a canonical id, no owner  # fmt: skip
+    return "owner/reviews"
+
+
+def test_hub_dataset_streams_the_first_rows_with_label_names(online: HubServer, reviews: str) -> None:
+    from core.data.hub import load_hub_dataset
+
+    frame = load_hub_dataset(reviews, max_rows=6)
+    assert len(frame) == 6
+    assert list(frame["label"]) == ["negative", "positive"] * 3
+    assert frame["text"][1] == "review number 1 was great"
+    assert online.hits("/datasets/owner/reviews/resolve/"), "rows must come over the protocol"
+
+
+def test_hub_dataset_with_a_canonical_id_and_json_rows(online: HubServer, reviews: str) -> None:
+    from core.data.hub import load_hub_dataset
+    from core.data.upload import dataset_from_frame
+
+    frame = load_hub_dataset("nsmc", max_rows=100)
+    ds = dataset_from_frame(frame, "seq-cls", "document", "label", "nsmc")
+    assert len(ds) == 5 and ds.labels() == ["0", "1"] and ds.examples[0].text == "리뷰 0"
+
+
+
+@pytest.mark.parametrize(
+    ("dataset_id", "split", "token", "key"),
+    [
+        ("owner/gated-reviews", "train", None, "data.hub_gated"),
+        ("owner/gated-reviews", "train", "hf_wrongTokenWrongToken0000", "data.hub_gated"),
+        ("owner/missing-set", "train", TOKEN, "data.hub_not_found"),
+        ("owner/reviews", "validation", TOKEN, "data.hub_no_split"),
+    ],
+)
+def test_hub_dataset_failures_are_one_sentence(online: HubServer, reviews: str, dataset_id, split, token, key) -> None:
+    from core.data.hub import load_hub_dataset
+
+    with pytest.raises(LensError) as raised:
+        load_hub_dataset(dataset_id, split, token=token)
+    assert raised.value.key == key, raised.value.message("en")
+    _one_sentence(raised.value, dataset_id)
+    assert online.hits(dataset_id)
+
+
+def test_gated_hub_dataset_opens_with_a_token_that_has_access(online: HubServer, reviews: str) -> None:
+    from core.data.hub import load_hub_dataset
+
+    assert len(load_hub_dataset("owner/gated-reviews", token=TOKEN, max_rows=3)) == 3
+
+
+def test_hub_dataset_offline_or_unreachable_is_one_sentence(online: HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets.config
+    from huggingface_hub import constants
+
+    from core.data.hub import load_hub_dataset
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(LensError) as raised:
+        load_hub_dataset("owner/reviews")
+    assert raised.value.key == "data.hub_offline" and not online.requests  # refused before any request
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    closed = "http://127.0.0.1:9"  # the discard port: nothing listens there
+    monkeypatch.setattr(constants, "ENDPOINT", closed)
+    monkeypatch.setattr(datasets.config, "HF_ENDPOINT", closed)
+    monkeypatch.setattr(datasets.config, "HUB_DATASETS_URL", closed + "/datasets/{repo_id}/resolve/{revision}/{path}")
+    with pytest.raises(LensError) as raised:
+        load_hub_dataset("owner/unreachable-set")
+    assert raised.value.key == "data.hub_offline", raised.value.message("en")
+    _one_sentence(raised.value, "owner/unreachable-set")
