@@ -145,6 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.hub.record(Request(self.command, path, self._authorized()))
         if path == "/api/repos/create" and self.command == "POST":
             return self._create_repo()
+        if path == "/api/validate-yaml" and self.command == "POST":  # upload_folder checks README.md's metadata
+            content = json.loads(self._body() or b"{}").get("content")
+            return self._json({"errors": [], "warnings": []}) if isinstance(content, str) else \
+                self._error(400, "BadRequest", "content must be a string")  # fmt: skip
         if path == "/api/whoami-v2":
             return self._json({"name": "tester", "type": "user", "auth": {}}) if self._authorized() else \
                 self._error(401, "Unauthorized", "Invalid credentials")  # fmt: skip

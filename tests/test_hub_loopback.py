@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from core.errors import LensError
 from core.models.catalog import find_entry
 from core.models.spec import ModelSpec
+from core.planning.plan import LoraPlan
+from core.training.settings import TrainSettings
 from tests.hub_server import HubServer
 
 TOKEN = "hf_loopbackSecretToken0123456789"
@@ -200,3 +203,112 @@ def test_hub_dataset_offline_or_unreachable_is_one_sentence(online: HubServer, m
         load_hub_dataset("owner/unreachable-set")
     assert raised.value.key == "data.hub_offline", raised.value.message("en")
     _one_sentence(raised.value, "owner/unreachable-set")
+
+
+# --- weights, training, push -----------------------------------------------------------------
+
+OWNER = "visitor-1"
+TINY = "owner/tiny-bert"
+CLS_PLAN = LoraPlan(targets=("query", "value"), r=4, task="seq-cls")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(hub: HubServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 2-block BERT with real (random) weights and the embedded MiniLM tokenizer, plus files a trainer must not
+    fetch: a second weights format and an ONNX export."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from core.models.embedded import weights_folder
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tok = AutoTokenizer.from_pretrained(str(weights_folder("minilm")))
+    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, architectures=["BertForSequenceClassification"])  # fmt: skip
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
+    tok.save_pretrained(str(folder))
+    (folder / "pytorch_model.bin").write_bytes(b"not to be downloaded")
+    (folder / "onnx").mkdir()
+    (folder / "onnx" / "model.onnx").write_bytes(b"not to be downloaded")
+    hub.add_folder("model", TINY, folder)
+    return TINY
+
+
+def _reviews_dataset() -> object:
+    from core.data.hub import load_hub_dataset
+    from core.data.upload import dataset_from_frame
+
+    return dataset_from_frame(load_hub_dataset("owner/reviews", max_rows=40), "seq-cls", "text", "label", "owner/reviews")
+
+
+SETTINGS = TrainSettings(max_steps=3, batch_size=4, eval_every=3, max_eval_examples=8)
+
+
+@pytest.fixture
+def trained(online: HubServer, reviews: str, tiny_model: str, tmp_path: Path, one_cpu_thread: None) -> object:
+    from core.training.jobs import JobManager
+
+    manager = JobManager(root=tmp_path / "runs")
+    job = manager.get(OWNER, manager.submit(OWNER, ModelSpec("hub", TINY, "seq-cls", 2), CLS_PLAN,
+                                            _reviews_dataset(), None, SETTINGS))  # fmt: skip
+    assert job.state.wait(120)
+    assert job.state.status == "done", job.state.snapshot().error_key
+    return job
+
+
+def test_a_hub_model_downloads_trains_and_its_adapter_is_pushed(trained, online: HubServer, caplog, capfd) -> None:
+    from core.adapters.export import push_to_hub
+
+    caplog.set_level(logging.DEBUG)
+    assert trained.result.steps_done == SETTINGS.max_steps and trained.result.labels == ("negative", "positive")
+    assert online.hits(f"/{TINY}/resolve/") and online.hits("model.safetensors")
+    assert not online.hits("pytorch_model.bin") and not online.hits(".onnx"), "one weights format only"
+    url = push_to_hub(trained, "tester/tiny-adapter", TOKEN)
+    pushed = online.repos["model:tester/tiny-adapter"]
+    assert url.endswith("tester/tiny-adapter")
+    assert {"adapter_config.json", "adapter_model.safetensors", "README.md"} <= set(pushed.files)
+    assert json.loads(pushed.files["adapter_config.json"])["base_model_name_or_path"] == TINY
+    assert TINY in pushed.files["README.md"].decode()
+    from safetensors.torch import load as load_safetensors
+
+    sent = load_safetensors(pushed.files["adapter_model.safetensors"])
+    saved = load_safetensors((trained.adapter_dir / "adapter_model.safetensors").read_bytes())
+    assert sent.keys() == saved.keys() and all((sent[k] == saved[k]).all() for k in sent)
+    assert all(r.authorized for r in online.hits("tester/tiny-adapter"))
+    out, err = capfd.readouterr()
+    assert TOKEN not in caplog.text + out + err
+
+
+def test_push_with_a_refused_token_is_one_sentence_without_it(trained, online: HubServer, caplog, capfd) -> None:
+    from core.adapters.export import push_to_hub
+
+    caplog.set_level(logging.DEBUG)
+    wrong = "hf_notTheRightTokenAtAll00000"
+    with pytest.raises(LensError) as raised:
+        push_to_hub(trained, "tester/other-adapter", wrong)
+    assert raised.value.key == "train.hub_unauthorized"
+    for text in (raised.value.message("en"), raised.value.message("ko"), caplog.text, *capfd.readouterr()):
+        assert wrong not in text and "\n" not in raised.value.message("en")
+    assert "model:tester/other-adapter" not in online.repos
+
+
+def test_a_run_that_cannot_fit_is_refused_before_any_weights_download(
+    online: HubServer, reviews: str, tiny_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from core.cli.main import main
+    from core.training import preflight
+    from core.training.jobs import JobManager
+
+    monkeypatch.setattr(preflight, "available_memory", lambda: ("cpu", 64 * 2**20))  # a machine with 64 MiB free
+    data = _reviews_dataset()
+    online.requests.clear()
+    with pytest.raises(LensError) as raised:
+        JobManager(root=tmp_path / "runs").submit(OWNER, ModelSpec("hub", TINY, "seq-cls", 2), CLS_PLAN, data, None, SETTINGS)
+    assert raised.value.key.startswith("train.wont_fit")
+    _one_sentence(raised.value, "pick a smaller model", "of CPU memory")
+    assert main(["train", TINY, "--task", "seq-cls", "--data", "rotten-tomatoes", "--steps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pick a smaller model" in err, err
+    assert online.hits(f"/{TINY}/resolve/main/config.json"), "the config is what the estimate reads"
+    assert not online.hits("safetensors") and not online.hits(".bin") and not online.hits("tokenizer"), online.requests

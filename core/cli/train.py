@@ -25,6 +25,7 @@ from core.models.sources import ModelSpec, guess_spec, load_config
 from core.planning.plan import LoraPlan
 from core.planning.presets import default_plan
 from core.training.engine import fit, prepare, save_adapter
+from core.training.preflight import check_fits
 from core.training.run_state import RunState
 from core.training.settings import TrainSettings
 
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     _quiet_transformers()
     try:
         spec, plan, data, settings = _inputs(args)
+        check_fits(spec, plan, settings)  # before any weights are downloaded
         session = prepare(spec, plan, data, None, settings)
     except LensError as exc:
         print(f"error: {exc.message('en')}", file=sys.stderr)
