@@ -312,3 +312,27 @@ def test_a_run_that_cannot_fit_is_refused_before_any_weights_download(
     assert err.count("\n") == 1 and "pick a smaller model" in err, err
     assert online.hits(f"/{TINY}/resolve/main/config.json"), "the config is what the estimate reads"
     assert not online.hits("safetensors") and not online.hits(".bin") and not online.hits("tokenizer"), online.requests
+
+
+# --- the Train page --------------------------------------------------------------------------
+
+
+def test_train_page_hub_dataset_option_streams_rows_and_names_labels(online: HubServer, reviews: str) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train.model").set_value("minilm").run()
+    at.selectbox(key="train.data.seq-cls").set_value("__hub__").run()
+    at.text_input(key="train.hub_data").set_value("owner/missing-set").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [LensError("data.hub_not_found", dataset_id="owner/missing-set").message("en")]
+    at.text_input(key="train.hub_data").set_value("owner/reviews").run()
+    at.selectbox(key="train.text_col").set_value("text")
+    at.selectbox(key="train.target_col").set_value("label").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("40" in e.label for e in at.expander), [e.label for e in at.expander]
+    rows = at.dataframe[0].value
+    assert set(rows["label"]) == {"negative", "positive"}
+    assert online.hits("/datasets/owner/reviews/resolve/")
