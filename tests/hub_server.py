@@ -26,6 +26,7 @@ class Repo:
 
     files: dict[str, bytes]
     gated: bool = False
+    private: bool = False
     sha: str = ""
     commits: list[dict] = field(default_factory=list)  # what uploads sent: header + file paths
 
@@ -236,7 +237,8 @@ class _Handler(BaseHTTPRequestHandler):
         kind = body.get("type") or "model"
         if f"{kind}:{name}" in self.hub.repos:
             return self._error(409, "RepoExists", "You already created this model repo")
-        self.hub.add(kind, name, {})
+        # huggingface_hub 2.x sends "visibility"; older clients sent "private"
+        self.hub.add(kind, name, {}).private = body.get("visibility") == "private" or bool(body.get("private"))
         self._json({"url": f"{self.hub.url}/{name}", "name": name, "id": name})
 
     def _upload(self, kind: str, repo_id: str, op: str) -> None:

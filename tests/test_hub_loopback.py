@@ -264,9 +264,9 @@ def test_a_hub_model_downloads_trains_and_its_adapter_is_pushed(trained, online:
     assert trained.result.steps_done == SETTINGS.max_steps and trained.result.labels == ("negative", "positive")
     assert online.hits(f"/{TINY}/resolve/") and online.hits("model.safetensors")
     assert not online.hits("pytorch_model.bin") and not online.hits(".onnx"), "one weights format only"
-    url = push_to_hub(trained, "tester/tiny-adapter", TOKEN)
+    url = push_to_hub(trained, "tester/tiny-adapter", f" {TOKEN} ")  # pasted with spaces
     pushed = online.repos["model:tester/tiny-adapter"]
-    assert url.endswith("tester/tiny-adapter")
+    assert url == f"{online.url}/tester/tiny-adapter" and pushed.private
     assert {"adapter_config.json", "adapter_model.safetensors", "README.md"} <= set(pushed.files)
     assert json.loads(pushed.files["adapter_config.json"])["base_model_name_or_path"] == TINY
     assert TINY in pushed.files["README.md"].decode()
