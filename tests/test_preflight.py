@@ -102,3 +102,21 @@ def test_a_containers_memory_limit_counts(tmp_path: Path, files: dict[str, str],
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text + "\n")
     assert preflight._cgroup_free(tmp_path) == expected
+
+
+def test_the_train_page_refuses_a_run_that_cannot_fit_next_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One sentence where the visitor pressed Start; no job queued, no run recorded."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.training.jobs import job_manager
+
+    _free(monkeypatch, "cpu", 300 * MIB)
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "pages" / "train.py"), default_timeout=120)
+    at.session_state["app.visitor"] = "f" * 32
+    at.run()
+    at.button(key="train.start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "pick a smaller model" in errors[0] and "\n" not in errors[0], errors
+    assert job_manager().jobs_of("f" * 32) == []
+    assert "train.job" not in at.session_state
