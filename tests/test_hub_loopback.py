@@ -178,10 +178,14 @@ def test_hub_dataset_failures_are_one_sentence(online: HubServer, reviews: str, 
     assert online.hits(dataset_id)
 
 
-def test_gated_hub_dataset_opens_with_a_token_that_has_access(online: HubServer, reviews: str) -> None:
+def test_gated_hub_dataset_opens_with_a_token_that_has_access(online: HubServer, reviews: str, caplog, capfd) -> None:
     from core.data.hub import load_hub_dataset
 
+    caplog.set_level(logging.DEBUG)
     assert len(load_hub_dataset("owner/gated-reviews", token=TOKEN, max_rows=3)) == 3
+    assert all(r.authorized for r in online.hits("/datasets/owner/gated-reviews/resolve/"))
+    out, err = capfd.readouterr()
+    assert TOKEN not in caplog.text + out + err
 
 
 def test_hub_dataset_offline_or_unreachable_is_one_sentence(online: HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
