@@ -120,8 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
         """The repository, or ``None`` after answering as the Hub does for a missing one, or for the ``content``
         (files) of a gated one without a token that has access (its metadata stays public, as on the Hub)."""
         repo = self.hub.repos.get(f"{kind}:{repo_id}")
-        if repo is None:
-            self._error(404, "RepoNotFound", "Repository not found")
+        if repo is None:  # without a token the Hub says 401, so that a private repo's existence never shows
+            self._error(404 if self.headers.get("Authorization") else 401, "RepoNotFound", "Repository not found")
         elif repo.gated and content and not self._authorized():
             status = 403 if self.headers.get("Authorization") else 401
             self._error(status, "GatedRepo", "Access to this model is restricted: you must be authenticated and accept its conditions")

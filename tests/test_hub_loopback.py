@@ -89,7 +89,8 @@ def test_hub_config_gives_the_catalog_inventory_and_budget(online: HubServer, re
     [
         ("meta-llama/Gated-Model", None, "model.gated", ("gated", "token")),
         ("meta-llama/Gated-Model", "hf_wrongTokenWrongToken0000", "model.gated", ("gated",)),
-        ("owner/missing-model", None, "model.hub_not_found", ("owner/missing-model",)),
+        ("owner/missing-model", None, "model.hub_not_found", ("owner/missing-model",)),  # 401 RepoNotFound
+        ("owner/missing-model", TOKEN, "model.hub_not_found", ("owner/missing-model",)),  # 404 RepoNotFound
         ("owner/no-config", None, "model.hub_no_config", ("config.json",)),
     ],
 )

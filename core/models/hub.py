@@ -41,12 +41,14 @@ def _hub_failure(exc: Exception, repo_id: str) -> LensError:
     status = getattr(getattr(exc, "response", None), "status_code", None)
     if isinstance(exc, offline):
         return LensError("model.hub_unreachable", repo_id=repo_id)
-    if isinstance(exc, hub_errors.GatedRepoError) or status in (401, 403):
+    if isinstance(exc, hub_errors.GatedRepoError):
         return LensError("model.gated", repo_id=repo_id)
-    if isinstance(exc, hub_errors.RepositoryNotFoundError):
+    if isinstance(exc, hub_errors.RepositoryNotFoundError):  # the Hub answers 401 for these without a token
         return LensError("model.hub_not_found", repo_id=repo_id)
     if isinstance(exc, hub_errors.EntryNotFoundError):
         return LensError("model.hub_no_config", repo_id=repo_id)
+    if status in (401, 403):
+        return LensError("model.gated", repo_id=repo_id)
     return LensError("model.hub_unreachable", repo_id=repo_id)  # connection errors come in many classes
 
 
