@@ -166,6 +166,7 @@ def test_hub_dataset_with_a_canonical_id_and_json_rows(online: HubServer, review
         ("owner/gated-reviews", "train", None, "data.hub_gated"),
         ("owner/gated-reviews", "train", "hf_wrongTokenWrongToken0000", "data.hub_gated"),
         ("owner/missing-set", "train", TOKEN, "data.hub_not_found"),
+        ("owner/missing-set", "train", None, "data.hub_not_found"),  # 401 RepoNotFound without a token
         ("owner/reviews", "validation", TOKEN, "data.hub_no_split"),
     ],
 )

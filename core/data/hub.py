@@ -16,6 +16,7 @@ _HUB_SPLIT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _HF_TOKEN = re.compile(r"hf_[A-Za-z0-9]{8,}")
 _TIMEOUT_S = 10
 
+
 def _scrub(text: str, token: str | None) -> str:
     """Error details are shown to the user: never echo a token back."""
     if token:
