@@ -342,3 +342,23 @@ def test_train_page_hub_dataset_option_streams_rows_and_names_labels(online: Hub
     rows = at.dataframe[0].value
     assert set(rows["label"]) == {"negative", "positive"}
     assert online.hits("/datasets/owner/reviews/resolve/")
+
+
+def test_downloaded_weights_load_from_the_cache_offline_or_with_the_hub_down(
+    online: HubServer, tiny_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As transformers falls back to its cache: a restored run's playground still loads when the Hub is gone."""
+    from huggingface_hub import constants
+
+    from core.models.hub import download_model
+
+    folder = download_model(TINY)
+    assert (folder / "model.safetensors").is_file() and not (folder / "pytorch_model.bin").exists()
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    assert download_model(TINY) == folder and download_model(TINY, weights=False) == folder
+    with pytest.raises(LensError) as raised:
+        download_model("owner/never-downloaded")
+    assert raised.value.key == "model.hub_unreachable"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    online.requests.clear()
+    assert download_model(TINY) == folder and not online.requests

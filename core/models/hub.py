@@ -80,19 +80,35 @@ def download_model(repo_id: str, token: str | None = None, weights: bool = True)
     from huggingface_hub import HfApi, snapshot_download
 
     patterns = list(TOKENIZER_PATTERNS)
+    if hub_offline():
+        return _cached_model(repo_id, patterns, weights, None)
     try:
-        if hub_offline():
-            if weights:  # whichever format the cache holds
-                patterns += _weight_patterns([]) + _weight_patterns(["x.safetensors"])
-            return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
         info = HfApi(token=token or None).model_info(repo_id)
-        names = [s.rfilename for s in info.siblings or []]
-        if weights and not any(n.endswith((".safetensors", ".bin")) for n in names):
-            raise LensError("train.no_weights", name=repo_id)
-        if weights:
-            patterns += _weight_patterns(names)
-        return Path(snapshot_download(repo_id, revision=info.sha, allow_patterns=patterns, token=token or None))
-    except LensError:
-        raise
     except Exception as exc:  # noqa: BLE001 - every Hub failure becomes a sentence, never the token
+        return _cached_model(repo_id, patterns, weights, _hub_failure(exc, repo_id))
+    names = [s.rfilename for s in info.siblings or []]
+    if weights and not any(n.endswith((".safetensors", ".bin")) for n in names):
+        raise LensError("train.no_weights", name=repo_id)
+    try:
+        # the default branch, not info.sha: only a branch download writes the cache's refs/main, which an
+        # offline load (revision None) looks up later
+        return Path(snapshot_download(repo_id, token=token or None,
+                                      allow_patterns=patterns + (_weight_patterns(names) if weights else [])))  # fmt: skip
+    except Exception as exc:  # noqa: BLE001
         raise _hub_failure(exc, repo_id) from None
+
+
+def _cached_model(repo_id: str, patterns: list[str], weights: bool, failure: LensError | None) -> Path:
+    """Offline, or the Hub unreachable: the snapshot already in the cache (as transformers would fall back to);
+    else ``failure`` (the Hub's own answer: gated, not found) or "unreachable"."""
+    from huggingface_hub import snapshot_download
+
+    if failure is not None and failure.key != "model.hub_unreachable":
+        raise failure
+    # whichever weights format the cache holds (asking for both fails: the cached listing has files never fetched)
+    for extra in (_weight_patterns(["x.safetensors"]), _weight_patterns([])) if weights else ([],):
+        try:
+            return Path(snapshot_download(repo_id, allow_patterns=patterns + extra, local_files_only=True))
+        except Exception:  # noqa: BLE001, S112 - not cached in this format
+            continue
+    raise failure or LensError("model.hub_unreachable", repo_id=repo_id)
