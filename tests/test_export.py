@@ -158,10 +158,7 @@ def test_standalone_script_runs_sft(tmp_path):
 # --- Hub --------------------------------------------------------------------------------
 
 
-def test_push_to_hub_errors_never_show_the_token(cls_job, monkeypatch):
-    import huggingface_hub
-    from huggingface_hub import errors as hub_errors
-
+def test_push_to_hub_refuses_a_bad_id_and_offline_before_any_request(cls_job, monkeypatch):
     secret = "hf_SECRETSECRETSECRET"
     with pytest.raises(LensError) as err:
         push_to_hub(cls_job, "../evil", secret)
@@ -170,45 +167,7 @@ def test_push_to_hub_errors_never_show_the_token(cls_job, monkeypatch):
     with pytest.raises(LensError) as err:
         push_to_hub(cls_job, "me/adapter", secret)
     assert err.value.key == "train.hub_offline"
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)  # the one offline rule counts it too
-
-    class Refusing:
-        def __init__(self, token):
-            assert token == secret
-
-        def create_repo(self, *args, **kwargs):
-            response = SimpleNamespace(status_code=401, headers={}, request=None)
-            raise hub_errors.HfHubHTTPError(f"401 Unauthorized for token {secret}", response=response)
-
-    monkeypatch.setattr(huggingface_hub, "HfApi", Refusing)
-    with pytest.raises(LensError) as err:
-        push_to_hub(cls_job, "me/adapter", secret)
-    assert err.value.key == "train.hub_unauthorized"
-    assert secret not in str(err.value) and err.value.__cause__ is None and err.value.__context__ is not None
-
-
-def test_push_to_hub_uploads_the_adapter_folder(cls_job, monkeypatch):
-    import huggingface_hub
-
-    calls = []
-
-    class Recording:
-        def __init__(self, token):
-            calls.append(("token", token))
-
-        def create_repo(self, repo_id, private, exist_ok, repo_type):
-            calls.append(("create", repo_id, private))
-
-        def upload_folder(self, folder_path, repo_id, repo_type):
-            calls.append(("upload", sorted(os.listdir(folder_path))))
-
-    monkeypatch.setattr(huggingface_hub, "HfApi", Recording)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    url = push_to_hub(cls_job, "me/adapter", " hf_tok ")
-    assert url.endswith("me/adapter") and calls[0] == ("token", "hf_tok") and calls[1] == ("create", "me/adapter", True)
-    assert "adapter_model.safetensors" in calls[2][1]
+    # A refused token and a real upload go over the Hub's protocol: tests/test_hub_loopback.py.
 
 
 # --- safe zip reading ---------------------------------------------------------------------

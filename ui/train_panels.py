@@ -45,15 +45,26 @@ def _uploaded(task: str) -> TextDataset | None:
 
 
 def _hub(task: str) -> TextDataset | None:
-    from core.data.hub import load_hub_dataset
     from ui.state import token
 
     bind("train.hub_data", "")
-    repo = st.text_input(tr("trainpage.data_hub"), key="train.hub_data", placeholder="owner/name")
+    bind("train.hub_split", "train")
+    c1, c2 = st.columns([3, 1])
+    repo = c1.text_input(tr("trainpage.data_hub"), key="train.hub_data", placeholder="owner/name")
+    split = c2.text_input(tr("trainpage.data_hub_split"), key="train.hub_split")
     if not repo.strip():
         return None
-    frame = guarded(lambda: load_hub_dataset(repo.strip(), token=token()))
+    frame = guarded(lambda: _hub_rows(repo.strip(), split.strip(), token()))
     return _map_columns(frame, task, repo.strip()) if frame is not None else None
+
+
+@st.cache_data(max_entries=8, ttl=600, show_spinner=True)
+def _hub_rows(repo: str, split: str, token: str | None) -> pd.DataFrame:
+    """Streamed once per id, split and token (part of the key: a gated set's rows never reach a visitor without
+    access), not on every rerun."""
+    from core.data.hub import load_hub_dataset
+
+    return load_hub_dataset(repo, split, token=token)
 
 
 def _map_columns(frame: pd.DataFrame, task: str, name: str) -> TextDataset | None:

@@ -161,11 +161,11 @@ def push_to_hub(job: Any, repo_id: str, token: str, private: bool = True) -> str
 
     try:
         api = HfApi(token=token.strip())
-        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model")
     except Exception as exc:  # every Hub failure becomes a sentence without the token
         raise _hub_error(exc, repo_id) from None
-    return f"https://huggingface.co/{repo_id}"
+    return str(url)  # the Hub's own address of the repo (HF_ENDPOINT's host, not always huggingface.co)
 
 
 def _hub_error(exc: Exception, repo_id: str) -> LensError:

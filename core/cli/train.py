@@ -27,6 +27,7 @@ from core.planning.budget import refuse_unknown_saved
 from core.planning.plan import LoraPlan
 from core.planning.presets import default_plan
 from core.training.engine import fit, prepare, save_adapter
+from core.training.preflight import check_fits
 from core.training.run_state import RunState
 from core.training.settings import TrainSettings
 
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     _quiet_transformers()
     try:
         spec, plan, data, settings = _inputs(args)
+        check_fits(spec, plan, settings)  # before any weights are downloaded
         session = prepare(spec, plan, data, None, settings)
     except LensError as exc:
         print(f"error: {exc.message('en')}", file=sys.stderr)

@@ -25,6 +25,7 @@ from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.training import persist
 from core.training.engine import TrainResult, check_inputs, free_memory, run_training
+from core.training.preflight import check_fits
 from core.training.run_state import RunSnapshot, RunState
 from core.training.settings import TrainSettings
 
@@ -87,11 +88,13 @@ class JobManager:
         settings: TrainSettings,
         workdir: Path | None = None,
     ) -> str:
-        """Queue a run after quick input checks (bad input raises ``LensError`` here). Its files go to
+        """Queue a run after quick input checks and the memory check (bad input, or a run that cannot fit this
+        machine, raises ``LensError`` here). Its files go to
         ``workdir`` (the caller's folder for this run, made if missing), else ``root/<job id>``."""
         if not owner:
             raise LensError("train.no_owner")
         check_inputs(spec, plan, dataset_train, settings)
+        check_fits(spec, plan, settings)  # before any weights are downloaded: refuse what cannot fit here
         job_id = uuid.uuid4().hex
         workdir = workdir or self.root / job_id
         job = Job(job_id, owner, spec, plan, settings, dataset_train, dataset_val, workdir)

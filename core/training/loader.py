@@ -14,6 +14,7 @@ from torch import nn
 
 from core.errors import LensError
 from core.models import embedded
+from core.models.hub import download_model, is_repo_id
 from core.models.sources import ModelSpec, load_config, remote_code_allowed
 from core.training import recipe
 
@@ -73,10 +74,18 @@ def embedded_for_ref(ref: str) -> str | None:
     return next((e for end, e in _LEGACY_ENDINGS.items() if name == end or name.endswith("/" + end)), None)
 
 
+def _local(location: str, weights: bool) -> str:
+    """A Hub id becomes its downloaded snapshot through the one Hub helper (one format of weights, clear
+    sentences for gated, missing or offline); a folder stays as it is."""
+    if Path(location).is_dir() or not is_repo_id(location):
+        return location
+    return str(download_model(location, weights=weights))
+
+
 def load_tokenizer(location: str) -> object:
     """The recipe's tokenizer (pad token fallback included), with the operator's remote-code switch."""
     try:
-        return recipe.load_tokenizer(location, trust_remote_code=remote_code_allowed())
+        return recipe.load_tokenizer(_local(location, weights=False), trust_remote_code=remote_code_allowed())
     except recipe.NoPadTokenError:
         raise LensError("train.no_pad_token", name=location) from None
     except (OSError, ValueError, KeyError) as exc:
@@ -87,8 +96,9 @@ def load_model(location: str, task: str, labels: tuple[str, ...], pad_token_id: 
     """The one loader of base weights (training, playground, merging): the recipe's fp32 model for ``task``."""
     if task not in ("causal-lm", "seq-cls"):
         raise LensError("train.task_unsupported", task=task)
+    local = _local(location, weights=True)  # messages name ``location``: never the cache's server path
     try:
-        return recipe.load_model(location, task, labels, pad_token_id, trust_remote_code=remote_code_allowed())
+        return recipe.load_model(local, task, labels, pad_token_id, trust_remote_code=remote_code_allowed())
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise LensError("train.load_failed", name=location, detail=str(exc)[:300]) from exc
 
@@ -97,8 +107,9 @@ def load_feature_model(location: str) -> nn.Module:
     """A bare fp32 encoder (no task head), for analysing an adapter saved as a feature extractor."""
     from transformers import AutoModel
 
+    local = _local(location, weights=True)
     try:
-        return AutoModel.from_pretrained(location, dtype=torch.float32, trust_remote_code=remote_code_allowed())
+        return AutoModel.from_pretrained(local, dtype=torch.float32, trust_remote_code=remote_code_allowed())
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise LensError("train.load_failed", name=location, detail=str(exc)[:300]) from exc
 
