@@ -33,8 +33,10 @@ STRINGS = {
         "transformers가 모델 유형 '{model_type}'을(를) 만들 수 없습니다: {detail}",
     ),
     "model.bad_hub_id": (
-        "'{repo_id}' is not a valid Hub id. It looks like 'owner/name', e.g. 'Qwen/Qwen2.5-0.5B'.",
-        "'{repo_id}'은(는) 올바른 Hub ID가 아닙니다. 'owner/name' 형식이어야 합니다(예: 'Qwen/Qwen2.5-0.5B').",
+        "'{repo_id}' is not a valid Hub id: use 'owner/name' or a canonical name, with letters, digits, "
+        "'-', '_' and '.' only (e.g. 'Qwen/Qwen2.5-0.5B' or 'gpt2').",
+        "'{repo_id}'은(는) 올바른 Hub ID가 아닙니다. 'owner/name' 또는 정식 이름으로, 영문자·숫자·'-'·'_'·'.'만 "
+        "쓰세요(예: 'Qwen/Qwen2.5-0.5B', 'gpt2').",
     ),
     "model.gated": (
         "'{repo_id}' is gated or private: accept its licence on the Hub and enter a token that has access.",
