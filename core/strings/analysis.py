@@ -34,8 +34,8 @@ STRINGS = {
     "analysis.chart.module_group": ("Module group", "모듈 그룹"),
     "analysis.chart.outside_blocks": ("outside blocks", "블록 밖"),
     "analysis.chart.spectrum_title": (
-        "Singular values of ΔW: {module} (effective rank {erank} of r = {r})",
-        "ΔW의 특잇값: {module} (유효 랭크 {erank} / r = {r})",
+        "Singular values of ΔW (effective rank {erank} of r = {r})<br>{module}",
+        "ΔW의 특잇값 (유효 랭크 {erank} / r = {r})<br>{module}",
     ),
     "analysis.chart.singular_index": ("Index i", "순번 i"),
     "analysis.chart.singular_value": ("Singular value σᵢ", "특잇값 σᵢ"),
