@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
+import numpy as np
 import pytest
+import torch
+from peft import get_peft_model
 
-from core.charts.colors import BASE_COLOR, TRAIN_COLOR
+from core.analysis.delta import delta_from_peft
+from core.anatomy.inventory import list_adaptable_layers
+from core.charts.colors import BASE_COLOR, TRAIN_COLOR, label_colors
+from core.charts.compare import blocks_figure, compare_frame, groups_figure, r_curve_figure
+from core.charts.delta import effective_rank_figure, ratio_heatmap, spectrum_figure
+from core.charts.embeddings import scatter_pair
 from core.charts.layout import y_title
+from core.charts.tables import budget_by_block_figure, params_by_block_figure
 from core.charts.train import label_probability_figure, loss_figure
 from core.i18n import t
+from core.models.meta import build_meta_model
+from core.models.sources import ModelSpec, load_config
+from core.planning.budget import compute_budget
+from core.planning.compare import compare_plans
+from core.planning.memory import MemorySettings
+from core.planning.plan import LoraPlan, to_lora_config
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -40,27 +56,7 @@ def test_label_probability_figure_groups_base_and_adapted():
     assert tuple(fig.layout.yaxis.range) == (0, 1) and fig.layout.yaxis.tickformat == ".0%"
 
 
-# --- charts that tell the truth (issue 16) -------------------------------------------------------------------
-
-from functools import cache  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from peft import get_peft_model  # noqa: E402
-
-from core.anatomy.inventory import list_adaptable_layers  # noqa: E402
-from core.analysis.delta import delta_from_peft  # noqa: E402
-from core.charts.colors import label_colors  # noqa: E402
-from core.charts.compare import blocks_figure, compare_frame, groups_figure, r_curve_figure  # noqa: E402
-from core.charts.delta import effective_rank_figure, ratio_heatmap, spectrum_figure  # noqa: E402
-from core.charts.embeddings import scatter_pair  # noqa: E402
-from core.charts.tables import budget_by_block_figure, params_by_block_figure  # noqa: E402
-from core.models.meta import build_meta_model  # noqa: E402
-from core.models.sources import ModelSpec, load_config  # noqa: E402
-from core.planning.budget import compute_budget  # noqa: E402
-from core.planning.compare import compare_plans  # noqa: E402
-from core.planning.memory import MemorySettings  # noqa: E402
-from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402
+# --- charts that tell the truth (issue 16) ---------------------------------------------------------
 
 
 @cache
@@ -174,4 +170,4 @@ def test_compare_table_has_targets_alpha_blocks_patterns_and_percent_share():
     budget = comp.results[0].budget
     assert row["Targets"] == "q_proj, v_proj" and row["α"] == "32" and row["Blocks"] == "0–3"
     assert row["Rank/α patterns"] == "-"
-    assert row["Share"] == f"{100 * budget.share:.4f}%" and row["Trainable (exact)"] == f"{budget.trainable_params:,}"
+    assert row["Share"] == f"{100 * budget.share:.4f}%" and row["Trainable"] == budget.trainable_params

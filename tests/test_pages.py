@@ -45,7 +45,7 @@ def test_app_starts_on_embedded_default_in_english():
     at = _app()
     assert _metric(at, "Total parameters") == "134.52M"
     assert _metric(at, "Blocks") == "30"
-    groups = at.dataframe[0].value
+    groups = at.table[0].value
     assert {"q_proj", "v_proj", "lm_head", "embed_tokens"} <= set(groups["Module group"])
     assert not any(str(v).startswith("role.") for v in groups["What it does"]), "raw translation key shown"
 
@@ -53,12 +53,12 @@ def test_app_starts_on_embedded_default_in_english():
 def test_inspect_in_korean_shows_korean_labels():
     at = _app(**{"app.lang": "ko"})
     assert _metric(at, "전체 파라미터") == "1.3억"
-    assert any("역할" == c for c in at.dataframe[0].value.columns)
+    assert any("역할" == c for c in at.table[0].value.columns)
 
 
 def test_inspect_catalog_model_and_bad_hub_id():
     at = _app(**{"app.model_spec": ModelSpec("catalog", "gpt2")})
-    assert "c_attn" in set(at.dataframe[0].value["Module group"])
+    assert "c_attn" in set(at.table[0].value["Module group"])
     at = _app(**{"app.model_spec": ModelSpec("hub", "not a valid id!!")})
     assert any("not a valid Hub id" in e.value for e in at.error)
 

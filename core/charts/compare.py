@@ -36,7 +36,7 @@ def _patterns(plan: LoraPlan) -> str:
 
 
 def compare_frame(results: list[PlanResult], lang: str) -> pd.DataFrame:
-    """One row per plan; counts as text with separators (the exact value) beside a compact form."""
+    """One row per plan: the exact trainable count (a number, so it sorts) beside its compact form."""
     rows = []
     for res in results:
         b, plan = res.budget, res.plan
@@ -49,8 +49,8 @@ def compare_frame(results: list[PlanResult], lang: str) -> pd.DataFrame:
                 "α": f"{plan.lora_alpha:g}",
                 t("compare.col_blocks", lang): _blocks(plan, lang),
                 t("compare.col_patterns", lang): _patterns(plan),
-                t("compare.col_trainable", lang): compact(b.trainable_params, lang),
-                t("compare.col_exact", lang): exact(b.trainable_params),
+                t("compare.col_trainable", lang): b.trainable_params,  # exact; the page adds separators
+                t("compare.col_compact", lang): compact(b.trainable_params, lang),
                 t("compare.col_share", lang): percent(b.share),
                 t("compare.col_size", lang): human_bytes(b.adapter_bytes(2)),
                 t("compare.col_memory", lang): human_bytes(res.memory_total) if res.memory_total else "-",

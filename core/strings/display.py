@@ -27,7 +27,7 @@ STRINGS = {
     "col.singular_values": ("Singular values", "특잇값"),
     "col.effective_rank": ("Effective rank", "유효 랭크"),
     "col.rank_share": ("Effective rank / r", "유효 랭크 / r"),
-    "col.dora": ("DoRA", "DoRA"),
+    "col.dora": ("DoRA", "DoRA 사용"),
     "col.magnitude_shift": ("DoRA magnitude shift", "DoRA 크기 변화"),
     "col.sigma_1": ("Largest σ", "가장 큰 σ"),
     "col.space": ("Space", "공간"),
@@ -49,7 +49,7 @@ STRINGS = {
     "compare.col_targets": ("Targets", "대상 모듈"),
     "compare.col_blocks": ("Blocks", "블록"),
     "compare.col_patterns": ("Rank/α patterns", "랭크/α 패턴"),
-    "compare.col_exact": ("Trainable (exact)", "학습 파라미터 (정확한 값)"),
+    "compare.col_compact": ("≈", "≈"),
     "compare.all_blocks": ("all", "전체"),
     "inspect.catalog_match": (
         "No Hub access here: {ref} is shown from the catalog's copy of its config.json ({name}).",
