@@ -28,6 +28,11 @@ def _html_button(fig, label_key: str, name: str, key: str) -> None:
                        f"{name}.html", "text/html", key=key, on_click="ignore")
 
 
+def _range(lo: int, hi: int) -> str:
+    """Said in the visitor's language next to the field: Streamlit's own range error is English only."""
+    return tr("builtin.range", lo=f"{lo:,}", hi=f"{hi:,}")
+
+
 def _num_labels(model) -> int:
     return int(getattr(getattr(model, "config", None), "num_labels", 2) or 2)
 
@@ -95,17 +100,17 @@ def render_embeddings(model, tokenizer, ds: TextDataset, model_id: str, task: st
     st.markdown(f"### {tr('analyzepage.emb')}")
     with st.expander(tr("analyzepage.explain")):
         st.markdown(tr("analyzepage.explain_scores"))
-        st.markdown(tr("analyzepage.explain_tsne"))
+        st.markdown(tr("analysis.tsne_howto"))
     seeds = {"n": min(300, len(ds)), "method": "tsne", "perp": 30.0, "seed": 0, "layer": -1, "pool": "mean", "go": False}
     for name, value in seeds.items():  # kept in the workspace: a language switch or a reload keeps them
         bind(f"{key}.{name}", value)
     c = st.columns(6)
-    n = c[0].number_input(tr("analyzepage.sample"), 10, 5000, key=f"{key}.n")
+    n = c[0].number_input(tr("analyzepage.sample"), 10, 5000, key=f"{key}.n", help=_range(10, 5000))
     method = c[1].selectbox(tr("analyzepage.method"), ("tsne", "pca"), key=f"{key}.method",
                             format_func=lambda m: "t-SNE" if m == "tsne" else "PCA")
-    perplexity = c[2].number_input(tr("analyzepage.perplexity"), 2.0, 200.0, key=f"{key}.perp")
-    seed = c[3].number_input(tr("analyzepage.seed"), 0, 10_000, key=f"{key}.seed")
-    layer = c[4].number_input(tr("analyzepage.layer"), -100, 200, key=f"{key}.layer")
+    perplexity = c[2].number_input(tr("analyzepage.perplexity"), 2.0, 200.0, key=f"{key}.perp", help=_range(2, 200))
+    seed = c[3].number_input(tr("analyzepage.seed"), 0, 10_000, key=f"{key}.seed", help=_range(0, 10_000))
+    layer = c[4].number_input(tr("analyzepage.layer"), -100, 200, key=f"{key}.layer", help=_range(-100, 200))
     pooling = c[5].selectbox(tr("analyzepage.pooling"), ("mean", "cls"), key=f"{key}.pool")
     if not st.toggle(tr("analyzepage.compute"), key=f"{key}.go"):
         return

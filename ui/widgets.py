@@ -63,6 +63,7 @@ def builtin_texts_css() -> str:
         '[data-testid="stForm"] [data-testid="InputInstructions"] > span:first-child': tr("builtin.enter_submit"),
         '[data-testid="stTextArea"] [data-testid="InputInstructions"] > span:first-child': tr("builtin.ctrl_enter"),
         '[data-testid="stTooltipErrorContent"] > div': tr("builtin.out_of_range"),
+        '[data-testid="stSkipToContent"]': tr("builtin.skip"),
     }
     # visibility (not font-size or opacity) also takes the original out of the page's rendered text (innerText).
     css = []

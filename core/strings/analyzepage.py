@@ -61,14 +61,6 @@ STRINGS = {
         "우연히 맞힐 확률은 대략 1 / 레이블 수입니다.\n\n"
         "두 점수 모두 2차원 그림이 아니라 원래 임베딩 공간에서 계산합니다.",
     ),
-    "analyzepage.explain_tsne": (
-        "**What t-SNE can show**: which texts are neighbours, and whether labels form groups. **What it cannot**: "
-        "distances between groups, group sizes or densities; another seed or perplexity can move groups around. "
-        "Read the scores for a verdict, the picture for examples.",
-        "**t-SNE로 알 수 있는 것**: 어떤 텍스트끼리 이웃인지, 레이블이 묶음을 이루는지. **알 수 없는 것**: 묶음 사이의 "
-        "거리, 묶음의 크기나 밀도. 시드나 perplexity를 바꾸면 묶음의 위치가 달라질 수 있습니다. 판단은 점수로, "
-        "예시는 그림으로 보세요.",
-    ),
     "analyzepage.explain_erank": (
         "**Effective rank** of ΔW = exp(entropy of its normalised singular values), at most r. Near 1: the "
         "update uses essentially one direction; near r: it spreads over all r directions LoRA allows, so a "

@@ -41,6 +41,7 @@ STRINGS = {
     "builtin.enter_submit": ("Press Enter to submit the form", "Enter 키를 눌러 양식 제출"),
     "builtin.ctrl_enter": ("Press Ctrl+Enter to apply", "Ctrl+Enter 키를 눌러 적용"),
     "builtin.range": ("Allowed range: {lo} to {hi}.", "허용 범위: {lo} ~ {hi}."),
+    "builtin.skip": ("Skip to main content", "본문으로 건너뛰기"),
     "builtin.out_of_range": ("The number is outside the allowed range.", "허용 범위를 벗어난 숫자입니다."),
     # Charts.
     "ui.axis_step": ("Step", "스텝"),
