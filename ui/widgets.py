@@ -53,8 +53,8 @@ def _css_text(text: str) -> str:
 def builtin_texts_css() -> str:
     """CSS that hides Streamlit's own English widget texts (uploader, Enter hints, range error) and shows ours.
 
-    Streamlit 1.67 has no locale and no parameter for these texts; the hidden originals stay in the DOM for
-    screen readers' structure but are not rendered, and the replacement is CSS generated content."""
+    Streamlit 1.67 has no locale and no parameter for these texts: the originals stay in the DOM, hidden, and the
+    replacement is CSS generated content in the visitor's language."""
     limit = tr("builtin.limit", mb=st.get_option("server.maxUploadSize"))
     rules = {
         '[data-testid="stFileUploaderDropzoneInstructions"] > div > span': limit,
@@ -65,12 +65,12 @@ def builtin_texts_css() -> str:
         '[data-testid="stTooltipErrorContent"] > div': tr("builtin.out_of_range"),
         '[data-testid="stSkipToContent"]': tr("builtin.skip"),
     }
-    # visibility (not font-size or opacity) also takes the original out of the page's rendered text (innerText).
+    # visibility (not font-size or opacity alone) also takes the original out of the page's rendered text
+    # (innerText); font-size 0 gives it no width, so the replacement flows in its place at any length.
     css = []
     for selector, text in rules.items():
-        css.append(f"{selector} {{visibility: hidden; position: relative;}}")
-        css.append(f"{selector}::after {{content: {_css_text(text)}; visibility: visible; position: absolute;"
-                   " left: 0; top: 0; white-space: nowrap;}")
+        css.append(f"{selector} {{visibility: hidden; font-size: 0 !important;}}")
+        css.append(f"{selector}::after {{content: {_css_text(text)}; visibility: visible; font-size: 0.875rem;}}")
     return "\n".join(css)
 
 

@@ -27,7 +27,8 @@ def _groups(rows: Sequence[DeltaRow]) -> list[str]:
 def _layout(fig: go.Figure, title: str, y_title: str | None = None) -> go.Figure:
     """A full title (a second line when given ``<br>``) and, above the y axis, a horizontal y title."""
     top = 40 + 22 * (title.count("<br>") + 1) + (30 if y_title else 0)
-    fig.update_layout(title={"text": title, "y": 0.98, "yanchor": "top"}, margin={"l": 10, "r": 10, "t": top, "b": 10})
+    title_box = {"text": title, "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}}  # every line inside
+    fig.update_layout(title=title_box, margin={"l": 10, "r": 10, "t": top, "b": 10})
     return horizontal_y_title(fig, y_title) if y_title else fig
 
 
