@@ -57,6 +57,8 @@ def test_exported_analysis_script_reproduces_the_app_scores(job, tmp_path):
     n = len(sample_rows)
     for side in ("before", "after"):
         ours = report.scores[side]
+        print(f"{side}: app silhouette {ours.silhouette:.6f} k-NN {ours.knn_accuracy:.4f} | analysis.py "
+              f"{theirs[side]['silhouette']:.6f} {theirs[side]['knn_accuracy']:.4f} (n={n})")
         assert abs(theirs[side]["silhouette"] - ours.silhouette) <= SILHOUETTE_TOLERANCE, (side, theirs, ours)
         assert abs(theirs[side]["knn_accuracy"] - ours.knn_accuracy) <= 1 / n + 1e-9, (side, theirs, ours)
         assert theirs[side]["k"] == ours.k
