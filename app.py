@@ -7,7 +7,7 @@ import streamlit as st
 from core.i18n import LANGS
 from ui.identity import keep_identity
 from ui.state import flush, lang, model_spec, remember_language, tr
-from ui.widgets import guarded
+from ui.widgets import guarded, render_builtin_texts
 
 st.set_page_config(page_title="LoRA Lens", page_icon="🔍", layout="wide")
 
@@ -49,6 +49,7 @@ pages = [
 ]
 # Navigation first: until the first run reaches it, Streamlit shows its own list of pages/ files.
 page = st.navigation(pages)
+render_builtin_texts()
 render_language()
 model_slot = st.sidebar.empty()
 with st.sidebar:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.adapters.load import load_adapter, read_adapter_zip
+from core.analysis.snippet import own_data
 from core.training.playground import finished_result
 from ui.analyze_panels import dataset_for, render_delta, render_embeddings
 from ui.runs import visitor_runs
@@ -30,7 +31,7 @@ def from_job():
         result = guarded(lambda: finished_result(job))  # reloads the adapter from its folder when needed
     if result is None:
         return None
-    own = job.val if job.val is not None and len(job.val) >= 10 else job.train
+    own = own_data(job.train, job.val)  # the same texts the adapter zip's analysis_sample.jsonl holds
     return result.model, result.tokenizer, result.task, own, f"job:{job.id}"
 
 
@@ -62,10 +63,10 @@ def main() -> None:
     if picked is None:
         return
     model, tokenizer, task, own, model_id = picked
-    render_delta(model, key="analyze.delta")
+    render_delta(model, task, key="analyze.delta")
     ds = dataset_for(task, own, key="analyze.emb")
     if ds is not None:
-        render_embeddings(model, tokenizer, ds, model_id, key="analyze.emb")
+        render_embeddings(model, tokenizer, ds, model_id, task, key="analyze.emb")
 
 
 main()

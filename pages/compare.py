@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.charts.compare import blocks_figure, compare_frame, groups_figure, r_curve_figure
+from core.format import count_phrase
 from core.planning.budget import compute_budget
 from core.planning.compare import Comparison, compare_plans
 from core.planning.plan import DEFAULT_R, MAX_R
@@ -14,7 +15,7 @@ from core.workspace.naming import default_plan_name
 from ui import resources
 from ui.memory_panel import render_compare_memory, settings_from_state
 from ui.state import delete_plan, lang, model_spec, rename_plan, save_plan, saved_plans, token, tr
-from ui.widgets import guarded, verbatim
+from ui.widgets import guarded, number_columns, verbatim
 
 
 def render_add() -> None:
@@ -24,7 +25,7 @@ def render_add() -> None:
             presets = [p for p in PRESETS if p not in ("custom", "regex")]
             preset = c1.selectbox(tr("configure.preset"), presets, format_func=lambda p: tr(f"configure.preset_{p}"))
             name = c2.text_input(tr("compare.name"), max_chars=60)
-            r = c3.number_input("r", 1, MAX_R, DEFAULT_R)
+            r = c3.number_input("r", 1, MAX_R, DEFAULT_R, help=tr("builtin.range", lo=1, hi=f"{MAX_R:,}"))
             if st.form_submit_button(tr("compare.add_btn")):
                 guarded(lambda: _add(preset, int(r), name))
 
@@ -78,7 +79,7 @@ def render_io() -> None:
         if imported:
             for item in imported:  # an imported name that is taken keeps both, never replaces the visitor's plan
                 guarded(lambda item=item: save_plan(item, "keep_both"))
-            st.success(tr("compare.imported", n=len(imported)))
+            st.success(count_phrase("fmt.plans_imported", len(imported), lang()))
 
 
 def evaluate() -> Comparison:
@@ -107,7 +108,9 @@ def main() -> None:
         return
     st.markdown(f"#### {tr('compare.table')}")
     frame = compare_frame(results, lang())
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={tr("compare.col_targets"): st.column_config.TextColumn(width="medium"),
+                                **number_columns(**{tr("compare.col_trainable"): "count"})})
     st.download_button(tr("compare.download_csv"), frame.to_csv(index=False).encode("utf-8"), "lora-lens-compare.csv",
                        "text/csv", key="compare.csv")
     left, right = st.columns(2)

@@ -6,14 +6,14 @@ import streamlit as st
 
 from core.anatomy.inventory import Inventory
 from core.charts.tables import budget_by_block_figure, budget_groups_frame
-from core.i18n import human_bytes
+from core.format import count_phrase, human_bytes, percent, ratio
 from core.planning.budget import Budget, compute_budget
 from core.planning.plan import ALL_LINEAR, BIAS_MODES, LoraPlan, lora_config_code, number_errors
 from core.planning.presets import PRESETS, default_plan, preset_targets
 from ui import resources
 from ui.plans import render_save_plan
 from ui.state import bind, forget, lang, model_spec, token, tr
-from ui.widgets import count, guarded, show_warnings
+from ui.widgets import count, exact, guarded, number_columns, show_warnings
 
 W = "configure.w."  # widget keys
 
@@ -116,13 +116,13 @@ def plan_from_widgets(task: str) -> LoraPlan:
 
 def render_budget(plan: LoraPlan, budget: Budget) -> None:
     m1, m2, m3, m4, m5 = st.columns(5)
-    m1.metric(tr("configure.trainable"), count(budget.trainable_params), help=f"{budget.trainable_params:,}")
-    m2.metric(tr("configure.share"), f"{budget.share:.4%}", help=f"{budget.trainable_params:,} / {budget.total_params:,}")
+    m1.metric(tr("configure.trainable"), count(budget.trainable_params), help=exact(budget.trainable_params))
+    m2.metric(tr("configure.share"), percent(budget.share), help=f"{budget.trainable_params:,} / {budget.total_params:,}")
     m3.metric(tr("configure.size_fp32"), human_bytes(budget.adapter_bytes(4)))
     m4.metric(tr("configure.size_bf16"), human_bytes(budget.adapter_bytes(2)))
     key = "configure.scaling_help_rs" if plan.use_rslora else "configure.scaling_help"
-    m5.metric(tr("configure.scaling"), f"{budget.scaling:.4g}", help=tr(key, a=f"{plan.lora_alpha:g}", r=plan.r))
-    st.caption(tr("configure.adapted", n=f"{len(budget.modules):,}"))
+    m5.metric(tr("configure.scaling"), ratio(budget.scaling), help=tr(key, a=f"{plan.lora_alpha:g}", r=plan.r))
+    st.caption(count_phrase("fmt.modules_adapted", len(budget.modules), lang()))
     show_warnings(budget.warnings)
     left, right = st.columns([2, 3])
     with left:
@@ -137,7 +137,8 @@ def render_budget(plan: LoraPlan, budget: Budget) -> None:
 
 
 def _share_column() -> dict:
-    return {tr("ui.col_share"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)}
+    counts = number_columns(**{tr("ui.col_count"): "count", tr("ui.col_trainable"): "count"})
+    return {**counts, tr("ui.col_share"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)}
 
 
 def main() -> None:

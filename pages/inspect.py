@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.charts.tables import groups_frame, layers_frame, params_by_block_figure
+from core.charts.tables import display_columns, groups_frame, layers_frame, params_by_block_figure
 from core.limits import hosted
 from core.models.catalog import list_catalog
 from core.models.embedded import EMBEDDED
 from core.models.spec import TASKS, ModelSpec
 from ui import resources
 from ui.state import bind, lang, model_spec, set_model_spec, tr
-from ui.widgets import count, guarded
+from ui.widgets import count, exact, guarded, number_columns
 
 
 def sources() -> tuple[str, ...]:
@@ -41,7 +41,22 @@ def render_picker() -> None:
         if not ref or not str(ref).strip():
             st.error(tr("inspect.empty_input"))
             return
-        set_model_spec(ModelSpec(source, str(ref).strip(), None if task == "auto" else task))
+        set_model_spec(_offline_catalog_match(ModelSpec(source, str(ref).strip(), None if task == "auto" else task)))
+
+
+def _offline_catalog_match(spec: ModelSpec) -> ModelSpec:
+    """Offline, a Hub id the catalog holds (meta-llama/Llama-3.1-8B) is read from the catalog's copy of its
+    config.json, as the CLI does (``guess_spec``)."""
+    from core.models.hub import hub_offline
+    from core.models.sources import guess_spec
+
+    if spec.source != "hub" or not hub_offline():
+        return spec
+    guessed = guess_spec(spec.ref, spec.task)
+    if guessed.source != "catalog":
+        return spec
+    st.session_state["inspect.catalog_match"] = spec.ref
+    return guessed
 
 
 def _render_ref_input(source: str, current: ModelSpec) -> str | None:
@@ -73,17 +88,19 @@ def render_inventory(spec: ModelSpec) -> None:
     st.subheader(f"{mc.display_name} · `{mc.task}`")
     _render_note(spec)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric(tr("inspect.total_params"), count(inv.total_params), help=f"{inv.total_params:,}")
-    m2.metric(tr("inspect.blocks"), inv.num_blocks)
-    m3.metric(tr("inspect.hidden"), inv.hidden_size or "-")
+    m1.metric(tr("inspect.total_params"), count(inv.total_params), help=exact(inv.total_params))
+    m2.metric(tr("inspect.blocks"), f"{inv.num_blocks:,}")
+    m3.metric(tr("inspect.hidden"), f"{inv.hidden_size:,}" if inv.hidden_size else "-")
     m4.metric(tr("inspect.adaptable"), f"{len(inv.layers):,}")
     st.markdown(f"#### {tr('inspect.groups')}")
-    st.dataframe(groups_frame(inv, lang()), hide_index=True, width="stretch")
+    st.table(groups_frame(inv, lang()), hide_index=True)  # a static table: the role text wraps, never cut
     st.markdown(f"#### {tr('inspect.where')}")
     st.plotly_chart(params_by_block_figure(inv, lang()), width="stretch", key="inspect.chart")
     frame = layers_frame(inv)
     with st.expander(tr("inspect.all_layers", n=f"{len(frame):,}")):
-        st.dataframe(frame, hide_index=True, width="stretch", height=360)
+        shown = display_columns(frame, lang())
+        kinds = {tr(f"col.{c}"): "count" for c in ("in_features", "out_features", "params")}
+        st.dataframe(shown, hide_index=True, width="stretch", height=360, column_config=number_columns(**kinds))
     st.download_button(
         tr("inspect.download_csv"),
         frame.to_csv(index=False).encode("utf-8"),
@@ -96,11 +113,22 @@ def render_inventory(spec: ModelSpec) -> None:
 def _render_note(spec: ModelSpec) -> None:
     if spec.source != "catalog":
         return
+    typed = st.session_state.get("inspect.catalog_match")
+    if typed and find_entry_for(typed, spec):
+        st.info(tr("inspect.catalog_match", ref=typed, name=spec.ref))
     from core.models.catalog import find_entry
 
     entry = find_entry(spec.ref)
     if entry:
         st.caption(entry.note_ko if lang() == "ko" else entry.note_en)
+
+
+def find_entry_for(typed: str, spec: ModelSpec) -> bool:
+    """Whether the Hub id the visitor typed is the catalog entry now shown."""
+    from core.models.catalog import find_entry
+
+    entry = find_entry(typed)
+    return entry is not None and entry == find_entry(spec.ref)
 
 
 st.title(tr("inspect.title"))

@@ -54,6 +54,24 @@ NOT_HANGUL_OK = {
     "inspect.hub_id": "the id format owner/name, as typed",
     "configure.bias": "PEFT argument name",
 }
+PLURAL_KEYS = ("fmt.modules_adapted", "fmt.plans_imported")
+
+
+def layers_frame_columns() -> tuple[str, ...]:
+    from core.anatomy.inventory import list_adaptable_layers
+    from core.charts.tables import layers_frame
+    from core.models.meta import build_meta_model
+    from core.models.sources import load_config
+
+    return tuple(layers_frame(list_adaptable_layers(build_meta_model(load_config(ModelSpec("catalog", "gpt2"))))))
+
+
+def to_frame_columns() -> tuple[str, ...]:
+    from core.analysis.delta import to_frame
+
+    return tuple(to_frame([]).columns)
+
+
 # f-string keys in the code: the template (``{}`` for each hole) and the values the hole takes.
 FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     "configure.preset_{}": PRESETS,
@@ -66,6 +84,11 @@ FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     "memory.bad_{}": ("batch", "seq_len"),
     "data.bundled.{}": tuple(BUNDLED),
     "data.label_kind.{}": tuple({info.label_kind for info in BUNDLED.values()}),
+    # Data columns shown translated (core.charts.tables.display_columns): the inventory and ΔW tables.
+    "col.{}": (*layers_frame_columns(), *to_frame_columns()),
+    # core.format.count_phrase: key_one / key_other.
+    "{}_one": PLURAL_KEYS,
+    "{}_other": PLURAL_KEYS,
 }
 CALLS = ("tr", "t", "LensError", "fail")
 
@@ -282,6 +305,28 @@ def _screen_texts(at: AppTest) -> tuple[list[str], list[str]]:
     return texts, charts
 
 
+# Table headers that are the same in every language: PEFT's r, α, "≈" (compact form), k of k-NN, GPU.
+SYMBOL_HEADERS = {"r", "α", "≈", "k", "GPU"}
+DATA_FIELDS = ("text", "response", "label")  # the JSONL fields a dataset preview shows as they are in the file
+
+
+def _nodes(at: AppTest):
+    stack = [at._tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(getattr(node, "children", {}).values())
+
+
+def _headers(at: AppTest) -> list[str]:
+    """Column names of every dataframe and static table on screen (they render on a canvas, not as text)."""
+    found = []
+    for node in _nodes(at):
+        if getattr(node, "type", "") in ("dataframe", "arrow_data_frame", "table", "arrow_table"):
+            found.extend(str(c) for c in node.value.columns)
+    return found
+
+
 def _raw_keys(strings: list[str]) -> list[str]:
     keys = table()
     found = [s for s in strings if KEY_SHAPE.fullmatch(s.strip()) and s.strip() in keys]
@@ -371,6 +416,13 @@ def test_pages_show_no_raw_key_in_either_language(scenario, lang, jobs, monkeypa
     korean_texts = [s for s in texts if HANGUL.search(s)]
     if lang == "ko":
         assert len(korean_texts) >= 5, texts
+        data = {*PLANS, *DATA_FIELDS}  # a plan's name, a dataset's own field names: the visitor's data
+        english = [h for h in _headers(at) if not HANGUL.search(h) and h not in SYMBOL_HEADERS | data]
+        assert not english, f"English table headers on a Korean page: {english}"
+        if page is None:  # app.py ran (AppTest runs a switched-to page alone): Streamlit's texts are replaced
+            css = " ".join(node.proto.body for node in _nodes(at) if getattr(node, "type", "") == "html")
+            for key in ("builtin.upload", "builtin.limit", "builtin.enter_apply", "builtin.out_of_range"):
+                assert t(key, "ko", mb=20)[:6] in css, key
     else:  # English pages show Korean only in the language switch and Korean sample data
         allowed = ("Language · 언어", "한국어", "안녕하세요")
         stray = [s for s in korean_texts if not any(a in s for a in allowed)]

@@ -45,7 +45,7 @@ def test_app_starts_on_embedded_default_in_english():
     at = _app()
     assert _metric(at, "Total parameters") == "134.52M"
     assert _metric(at, "Blocks") == "30"
-    groups = at.dataframe[0].value
+    groups = at.table[0].value
     assert {"q_proj", "v_proj", "lm_head", "embed_tokens"} <= set(groups["Module group"])
     assert not any(str(v).startswith("role.") for v in groups["What it does"]), "raw translation key shown"
 
@@ -53,12 +53,12 @@ def test_app_starts_on_embedded_default_in_english():
 def test_inspect_in_korean_shows_korean_labels():
     at = _app(**{"app.lang": "ko"})
     assert _metric(at, "전체 파라미터") == "1.3억"
-    assert any("역할" == c for c in at.dataframe[0].value.columns)
+    assert any("역할" == c for c in at.table[0].value.columns)
 
 
 def test_inspect_catalog_model_and_bad_hub_id():
     at = _app(**{"app.model_spec": ModelSpec("catalog", "gpt2")})
-    assert "c_attn" in set(at.dataframe[0].value["Module group"])
+    assert "c_attn" in set(at.table[0].value["Module group"])
     at = _app(**{"app.model_spec": ModelSpec("hub", "not a valid id!!")})
     assert any("not a valid Hub id" in e.value for e in at.error)
 
@@ -134,3 +134,19 @@ def test_train_page_minilm_opens_on_sentiment_with_its_own_defaults_and_keeps_ch
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="train.model").value == "minilm"
     assert at.number_input(key="train.steps.seq-cls").value == 7
+
+
+def test_hub_id_typed_offline_is_read_from_the_catalog_copy(monkeypatch):
+    """As the CLI does (guess_spec): offline, meta-llama/Llama-3.1-8B is the catalog's copy of its config."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = _app()
+    at.radio(key="inspect.source").set_value("hub").run()
+    at.text_input(key="inspect.hub").set_value("meta-llama/Llama-3.1-8B")  # inside the form: sent on submit
+    next(b for b in at.button if b.label == "Inspect").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    spec = at.session_state["app.model_spec"]
+    from core.models.catalog import find_entry
+
+    assert spec.source == "catalog" and find_entry(spec.ref).slug == "llama-3.1-8b"
+    assert any("meta-llama/Llama-3.1-8B" in i.value for i in at.info)
+    assert _metric(at, "Blocks") == "32"

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from core.adapters.export import adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip
+from core.adapters.export import MAX_MERGE_PARAMS, adapter_zip, merged_model_zip, push_to_hub, training_bundle_zip
 from core.charts.train import label_probability_figure
 from core.training.playground import classify_side_by_side, generate_side_by_side
 from ui.state import lang, tr
@@ -88,12 +88,7 @@ def render_downloads(job) -> None:
     if bundle:
         c2.download_button(tr("trainpage.dl_script"), bundle, f"lora-train-{job.id[:8]}.zip", "application/zip",
                            key=f"train.dl_script.{job.id}")
-    if c3.button(tr("trainpage.dl_merged"), key=f"train.merge.{job.id}"):
-        _cached(job, "merged", lambda: merged_model_zip(job))
-    merged = st.session_state.get(f"train.dl.merged.{job.id}")
-    if merged:
-        c3.download_button("⬇️ merged.zip", merged, f"merged-{job.id[:8]}.zip", "application/zip",
-                           key=f"train.dl_merged.{job.id}")
+    render_merged_download(c3, job)
     with st.expander(tr("trainpage.push")):
         with st.form(f"train.push.{job.id}", clear_on_submit=True):
             repo = st.text_input(tr("trainpage.repo"))
@@ -103,6 +98,17 @@ def render_downloads(job) -> None:
                 url = guarded(lambda: push_to_hub(job, repo.strip(), tok or _env_token(), private=private))
                 if url:
                     st.success(tr("trainpage.pushed", url=url))
+
+
+def render_merged_download(col, job) -> None:
+    """One click: the merge runs when the button is clicked (Streamlit's deferred download), so nothing is
+    merged for a visitor who never asks and there is no second 'download' button to find."""
+    params = job.result.base_params
+    if params > MAX_MERGE_PARAMS:
+        col.caption(tr("train.merge_too_big", params=params, limit=MAX_MERGE_PARAMS))
+        return
+    col.download_button(tr("trainpage.dl_merged"), lambda: merged_model_zip(job), f"merged-{job.id[:8]}.zip",
+                        "application/zip", key=f"train.dl_merged.{job.id}", on_click="ignore")
 
 
 def _env_token() -> str:

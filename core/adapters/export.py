@@ -31,8 +31,9 @@ def _result(job: Any) -> TrainResult:
     return result
 
 
-def _zip_folder(folder: Path, replace: dict[str, str] | None = None) -> bytes:
-    """The folder's plain files; ``replace`` gives new text for some of them (by relative name)."""
+def _zip_folder(folder: Path, replace: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> bytes:
+    """The folder's plain files; ``replace`` gives new text for some of them (by relative name), ``extra``
+    adds files the folder does not hold."""
     replace = replace or {}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -40,8 +41,10 @@ def _zip_folder(folder: Path, replace: dict[str, str] | None = None) -> bytes:
             name = path.relative_to(folder).as_posix()
             if name in replace:
                 zf.writestr(name, replace[name])
-            elif path.is_file() and not path.is_symlink():
+            elif path.is_file() and not path.is_symlink() and name not in (extra or {}):
                 zf.write(path, name)
+        for name, text in (extra or {}).items():
+            zf.writestr(name, text)
     return buf.getvalue()
 
 
@@ -54,13 +57,20 @@ def _zip_files(files: dict[str, bytes | str]) -> bytes:
 
 
 def adapter_zip(job: Any) -> bytes:
-    """adapter_config.json, adapter_model.safetensors, README.md, training_settings.json; the config
+    """adapter_config.json, adapter_model.safetensors, README.md, training_settings.json, and analysis.py with
+    the analysis_sample.jsonl it reads (the Analyze page's default view, reproducible in a notebook); the config
     names the base by its public id even for a folder saved before adapters were made portable."""
+    from core.analysis.snippet import analysis_files, own_data
+
     result = _result(job)
     folder: Path = result.adapter_dir  # type: ignore[assignment]
     config = folder / "adapter_config.json"
     replace = {config.name: portable_config(config.read_text(encoding="utf-8"), result.source.public_ref)}
-    return _zip_folder(folder, replace if config.is_file() else None)
+    try:
+        extra = analysis_files(result.task, max(len(result.labels), 2), own_data(job.train, job.val))
+    except LensError:  # a run too small to sample: the adapter still downloads, without the analysis
+        extra = {}
+    return _zip_folder(folder, replace if config.is_file() else None, extra)
 
 
 def merged_model_zip(job: Any) -> bytes:

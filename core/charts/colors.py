@@ -26,6 +26,12 @@ PALETTE: tuple[str, ...] = (
     "#8C96A8",  # slate
     "#C0504D",  # brick
 )
+# Tableau 20 (Tableau's own categorical palette): enough distinct colours for up to 20 class labels.
+CATEGORY_PALETTE: tuple[str, ...] = (
+    "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC",
+    "#A0CBE8", "#FFBE7D", "#FF9D9A", "#86BCB6", "#8CD17D", "#F1CE63", "#D4A6C8", "#FABFD2", "#D7B5A6", "#499894",
+)
+OTHER_COLOR = "#6B6B6B"  # the grouped tail beyond CATEGORY_PALETTE
 TRAIN_COLOR = PALETTE[0]  # the adapted model and its training loss
 EVAL_COLOR = PALETTE[1]
 BASE_COLOR = "#9AA0A6"  # the base model, before the adapter: neutral grey on both themes
@@ -80,7 +86,21 @@ def group_color(short_name: str) -> str:
 
 
 def label_colors(labels: Iterable[str]) -> dict[str, str]:
-    """Colours for class labels, assigned in sorted order so a label keeps its colour
-    between the 'before' and 'after' plots and across reruns."""
+    """One distinct colour per class label, assigned in sorted order so a label keeps its colour between the
+    'before' and 'after' plots and across reruns. Up to 12 labels use the app palette, up to 20 Tableau 20;
+    past that, use ``group_tail`` first (this raises rather than repeat a colour)."""
     ordered = sorted({str(x) for x in labels})
-    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(ordered)}
+    palette = PALETTE if len(ordered) <= len(PALETTE) else CATEGORY_PALETTE
+    if len(ordered) > len(palette):
+        raise ValueError(f"{len(ordered)} labels but {len(palette)} distinct colours: group the tail first")
+    return {label: palette[i] for i, label in enumerate(ordered)}
+
+
+def group_tail(labels: Iterable[str], other: str, keep: int = len(CATEGORY_PALETTE) - 1) -> list[str]:
+    """``labels`` with all but the ``keep`` most frequent ones replaced by ``other`` (ties: alphabetical)."""
+    names = [str(x) for x in labels]
+    counts = {name: names.count(name) for name in set(names)}
+    if len(counts) <= keep + 1:
+        return names
+    kept = set(sorted(counts, key=lambda n: (-counts[n], n))[:keep])
+    return [name if name in kept else other for name in names]

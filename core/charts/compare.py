@@ -6,24 +6,55 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.charts.colors import PALETTE, group_color
-from core.i18n import human_bytes, human_count, t
+from core.charts.layout import horizontal_y_title
+from core.format import compact, exact, human_bytes, percent, ratio
+from core.i18n import t
 from core.planning.compare import R_SWEEP, PlanResult
+from core.planning.plan import LoraPlan
+
+PATTERN_KEYS = ("rank_pattern", "alpha_pattern")
+
+
+def _targets(plan: LoraPlan) -> str:
+    return plan.target_regex or ", ".join(sorted(plan.targets)) or "-"
+
+
+def _blocks(plan: LoraPlan, lang: str) -> str:
+    """The block range a plan adapts: every block, or ``lo–hi`` (or the list when it has gaps)."""
+    layers = sorted(plan.layers)
+    if not layers:
+        return t("compare.all_blocks", lang)
+    if layers == list(range(layers[0], layers[-1] + 1)):
+        return f"{layers[0]}–{layers[-1]}" if len(layers) > 1 else str(layers[0])
+    return ", ".join(map(str, layers))
+
+
+def _patterns(plan: LoraPlan) -> str:
+    """PEFT's ``rank_pattern``/``alpha_pattern`` when a plan carries them (in ``extra``), else ``-``."""
+    found = [f"{key}={plan.extra[key]}" for key in PATTERN_KEYS if plan.extra.get(key)]
+    return "; ".join(found) or "-"
 
 
 def compare_frame(results: list[PlanResult], lang: str) -> pd.DataFrame:
+    """One row per plan: the exact trainable count (a number, so it sorts) beside its compact form."""
     rows = []
     for res in results:
-        b = res.budget
+        b, plan = res.budget, res.plan
         rows.append(
             {
                 t("compare.col_plan", lang): res.name,
                 t("compare.col_model", lang): res.model_name,
-                "r": res.plan.r,
-                t("compare.col_trainable", lang): b.trainable_params,
-                t("compare.col_share", lang): round(100 * b.share, 4),
+                t("compare.col_targets", lang): _targets(plan),
+                "r": plan.r,
+                "α": f"{plan.lora_alpha:g}",
+                t("compare.col_blocks", lang): _blocks(plan, lang),
+                t("compare.col_patterns", lang): _patterns(plan),
+                t("compare.col_trainable", lang): b.trainable_params,  # exact; the page adds separators
+                t("compare.col_compact", lang): compact(b.trainable_params, lang),
+                t("compare.col_share", lang): percent(b.share),
                 t("compare.col_size", lang): human_bytes(b.adapter_bytes(2)),
                 t("compare.col_memory", lang): human_bytes(res.memory_total) if res.memory_total else "-",
-                t("compare.col_scaling", lang): round(b.scaling, 4),
+                t("compare.col_scaling", lang): ratio(b.scaling),
             }
         )
     return pd.DataFrame(rows)
@@ -37,26 +68,32 @@ def groups_figure(results: list[PlanResult], lang: str) -> go.Figure:
         values = [res.budget.by_group().get(group, 0) for res in results]
         fig.add_bar(
             name=group, x=names, y=values, marker_color=group_color(group),
-            customdata=[human_count(v, lang) for v in values],
+            customdata=[f"{compact(v, lang)} ({exact(v)})" for v in values],
             hovertemplate="%{x}<br>%{customdata}<extra>" + group + "</extra>",
         )
-    fig.update_layout(barmode="stack", yaxis={"title": t("ui.axis_trainable", lang), "tickformat": ".2s"},
-                      height=380, margin={"t": 30, "b": 40, "l": 50, "r": 10})
-    return fig
+    fig.update_layout(barmode="stack", yaxis={"tickformat": ".2s"},
+                      height=380, margin={"t": 50, "b": 40, "l": 50, "r": 10})
+    return horizontal_y_title(fig, t("ui.axis_trainable", lang))
 
 
 def blocks_figure(results: list[PlanResult], lang: str) -> go.Figure:
+    """Per-block parameters, each plan's row coloured against its own largest block (per-row scale), so one
+    r=64 plan does not turn every other row dark; the hover gives the exact count."""
     blocks = sorted({b for res in results for b in res.budget.by_block() if b is not None})
-    z = [[res.budget.by_block().get(b, 0) for b in blocks] for res in results]
+    counts = [[res.budget.by_block().get(b, 0) for b in blocks] for res in results]
+    z = [[v / max(max(row), 1) for v in row] for row in counts]
+    text = [[exact(v) for v in row] for row in counts]
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=[str(b) for b in blocks], y=[res.name for res in results], colorscale="Viridis",
-            hovertemplate="%{y}<br>" + t("ui.axis_block", lang) + " %{x}: %{z:,}<extra></extra>",
-            colorbar={"title": t("ui.params_unit", lang)},
+            z=z, x=[str(b) for b in blocks], y=[res.name for res in results], colorscale="Viridis", zmin=0, zmax=1,
+            customdata=text,
+            hovertemplate="%{y}<br>" + t("ui.axis_block", lang) + " %{x}: %{customdata} " + t("ui.params_unit", lang)
+            + "<extra></extra>",
+            colorbar={"title": {"text": t("compare.row_scale", lang)}, "tickformat": ".0%"},
         )
     )
     fig.update_layout(xaxis={"title": t("ui.axis_block", lang), "type": "category"},
-                      height=max(220, 60 + 40 * len(results)), margin={"t": 30, "b": 40, "l": 10, "r": 10})
+                      height=max(240, 80 + 40 * len(results)), margin={"t": 30, "b": 40, "l": 10, "r": 10})
     return fig
 
 
@@ -76,7 +113,7 @@ def r_curve_figure(curves: dict[str, list[tuple[int, int]]], chosen: dict[str, t
         )
     fig.update_layout(
         xaxis={"title": "r", "type": "log", "tickvals": list(R_SWEEP)},
-        yaxis={"title": t("ui.axis_trainable", lang), "type": "log", "tickformat": ".2s"},
-        height=380, margin={"t": 30, "b": 40, "l": 50, "r": 10},
+        yaxis={"type": "log", "tickformat": ".2s"},
+        height=380, margin={"t": 50, "b": 40, "l": 50, "r": 10},
     )
-    return fig
+    return horizontal_y_title(fig, t("ui.axis_trainable", lang))

@@ -6,13 +6,17 @@ heatmap, which needs a continuous scale, colours its group tick labels instead.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
 from core.analysis.delta import DeltaRow
 from core.charts.colors import group_color
+from core.charts.layout import horizontal_y_title
 from core.i18n import t
+
+LOG_SPAN = 100.0  # colour by log10 once the largest cell is this many times the smallest
 
 
 def _groups(rows: Sequence[DeltaRow]) -> list[str]:
@@ -20,9 +24,17 @@ def _groups(rows: Sequence[DeltaRow]) -> list[str]:
     return list(dict.fromkeys(row.group for row in rows))
 
 
-def _layout(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 50, "b": 10})
-    return fig
+def _layout(fig: go.Figure, title: str, y_title: str | None = None) -> go.Figure:
+    """A full title (a second line when given ``<br>``) and, above the y axis, a horizontal y title."""
+    top = 40 + 22 * (title.count("<br>") + 1) + (30 if y_title else 0)
+    title_box = {"text": title, "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}}  # every line inside
+    fig.update_layout(title=title_box, margin={"l": 10, "r": 10, "t": top, "b": 10})
+    return horizontal_y_title(fig, y_title) if y_title else fig
+
+
+def _log_scale(values: list[float]) -> bool:
+    positive = [v for v in values if v and v > 0]
+    return bool(positive) and max(positive) / min(positive) >= LOG_SPAN
 
 
 def ratio_heatmap(rows: Sequence[DeltaRow], lang: str = "en") -> go.Figure:
@@ -36,8 +48,11 @@ def ratio_heatmap(rows: Sequence[DeltaRow], lang: str = "en") -> go.Figure:
         key = (row.block, row.group)
         if key not in cells or row.ratio > cells[key].ratio:
             cells[key] = row
-    z = [[cells[(b, g)].ratio if (b, g) in cells else None for g in groups] for b in y_keys]
-    hover = [[cells[(b, g)].module if (b, g) in cells else "" for g in groups] for b in y_keys]
+    raw = [[cells[(b, g)].ratio if (b, g) in cells else None for g in groups] for b in y_keys]
+    log = _log_scale([v for row in raw for v in row if v is not None])
+    z = [[(math.log10(v) if v > 0 else None) if log and v is not None else v for v in row] for row in raw]
+    hover = [[f"{cells[(b, g)].module}<br>‖ΔW‖/‖W‖ = {cells[(b, g)].ratio:.3g}" if (b, g) in cells else ""
+              for g in groups] for b in y_keys]
     y_labels = [t("analysis.chart.outside_blocks", lang) if b is None else str(b) for b in y_keys]
     tick_text = [f"<span style='color:{group_color(g)}'><b>{g}</b></span>" for g in groups]
     fig = go.Figure(
@@ -47,14 +62,21 @@ def ratio_heatmap(rows: Sequence[DeltaRow], lang: str = "en") -> go.Figure:
             y=y_labels,
             customdata=hover,
             colorscale="Viridis",
-            colorbar={"title": {"text": "‖ΔW‖/‖W‖"}},
-            hovertemplate="%{customdata}<br>‖ΔW‖/‖W‖ = %{z:.3g}<extra></extra>",
+            colorbar=_log_colorbar(z) if log else {"title": {"text": "‖ΔW‖/‖W‖"}},
+            hovertemplate="%{customdata}<extra></extra>",
             hoverongaps=False,
         )
     )
     fig.update_xaxes(title=t("analysis.chart.module_group", lang), tickvals=groups, ticktext=tick_text, type="category")
-    fig.update_yaxes(title=t("analysis.chart.block", lang), type="category", autorange="reversed")
-    return _layout(fig, t("analysis.chart.heatmap_title", lang))
+    fig.update_yaxes(type="category", autorange="reversed")
+    return _layout(fig, t("analysis.chart.heatmap_title", lang), t("analysis.chart.block", lang))
+
+
+def _log_colorbar(z: list[list[float | None]]) -> dict:
+    """Ticks at whole decades of the log10 colour, labelled with the ratio itself."""
+    values = [v for row in z for v in row if v is not None]
+    decades = list(range(math.floor(min(values)), math.ceil(max(values)) + 1))
+    return {"title": {"text": "‖ΔW‖/‖W‖ (log)"}, "tickvals": decades, "ticktext": [f"{10.0**d:.0e}" for d in decades]}
 
 
 def spectrum_figure(row: DeltaRow, lang: str = "en") -> go.Figure:
@@ -77,9 +99,9 @@ def spectrum_figure(row: DeltaRow, lang: str = "en") -> go.Figure:
         )
     )
     fig.update_xaxes(title=t("analysis.chart.singular_index", lang), dtick=1)
-    fig.update_yaxes(title=t("analysis.chart.singular_value", lang), rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero")
     title = t("analysis.chart.spectrum_title", lang, module=row.module, erank=f"{row.effective_rank:.2f}", r=row.r)
-    return _layout(fig, title)
+    return _layout(fig, title, t("analysis.chart.singular_value", lang))
 
 
 def effective_rank_figure(rows: Sequence[DeltaRow], lang: str = "en") -> go.Figure:
@@ -102,6 +124,6 @@ def effective_rank_figure(rows: Sequence[DeltaRow], lang: str = "en") -> go.Figu
     if top_r:
         fig.add_hline(y=top_r, line_dash="dash", line_color="#8C96A8", annotation_text=f"r = {top_r}")
     fig.update_xaxes(title=t("analysis.chart.module_group", lang), type="category")
-    fig.update_yaxes(title=t("analysis.chart.effective_rank", lang), rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero")
     fig.update_layout(showlegend=False)
-    return _layout(fig, t("analysis.chart.erank_title", lang))
+    return _layout(fig, t("analysis.chart.erank_title", lang), t("analysis.chart.effective_rank", lang))

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.charts.colors import label_colors
+from core.charts.colors import OTHER_COLOR, group_tail, label_colors
 from core.i18n import t
 
 HOVER_CHARS = 80
@@ -24,9 +24,11 @@ def truncate(text: str, limit: int = HOVER_CHARS) -> str:
     return html.escape(flat)
 
 
-def _traces(coords: np.ndarray, texts: Sequence[str], labels: Sequence[Any], legend: bool) -> list[go.Scattergl]:
-    names = [str(label) for label in labels]
-    colours = label_colors(names)
+def _traces(coords: np.ndarray, texts: Sequence[str], names: Sequence[str], other: str,
+            legend: bool) -> list[go.Scattergl]:
+    colours = label_colors(n for n in names if n != other)
+    if other in names:
+        colours[other] = OTHER_COLOR
     traces = []
     for label, colour in colours.items():
         idx = [i for i, name in enumerate(names) if name == label]
@@ -61,8 +63,10 @@ def scatter_pair(
         subplot_titles=(t("analysis.chart.before", lang), t("analysis.chart.after", lang)),
         horizontal_spacing=0.06,
     )
+    other = t("analysis.chart.other", lang)
+    names = group_tail(labels, other)
     for col, coords, legend in ((1, before, True), (2, after, False)):
-        for trace in _traces(np.asarray(coords), texts, labels, legend):
+        for trace in _traces(np.asarray(coords), texts, names, other, legend):
             fig.add_trace(trace, row=1, col=col)
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)

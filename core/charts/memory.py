@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from core.charts.layout import horizontal_y_title
 from core.i18n import t
 from core.planning.memory import COMPONENTS, GIB, GPUS, MIB, MemoryEstimate
 
@@ -24,6 +25,5 @@ def memory_figure(estimates: MemoryEstimate | Mapping[str, MemoryEstimate], lang
                     hovertemplate="%{fullData.name}: %{customdata}<extra></extra>")
     for gpu in gpus:
         fig.add_hline(y=GPUS[gpu] / GIB, line_dash="dash", annotation_text=gpu)
-    fig.update_layout(barmode="stack", yaxis_title="GiB", title=t("memory.chart.title", lang),
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
-    return fig
+    fig.update_layout(barmode="stack", title=t("memory.chart.title", lang), margin={"l": 10, "r": 10, "t": 80, "b": 10})
+    return horizontal_y_title(fig, "GiB")

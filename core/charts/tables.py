@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from core.anatomy.inventory import Inventory
 from core.charts.colors import group_color
+from core.charts.layout import horizontal_y_title
+from core.format import exact
 from core.i18n import t
 from core.planning.budget import Budget
 
@@ -30,8 +33,15 @@ def layers_frame(inv: Inventory) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"block": "Int64"}) if rows else pd.DataFrame()
 
 
+def display_columns(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The same frame with its data column names (``in_features``, ``delta_norm``…) in the visitor's language;
+    downloads keep the English names, which scripts read."""
+    return frame.rename(columns={c: t(f"col.{c}", lang) for c in frame.columns if f"col.{c}" != t(f"col.{c}", lang)})
+
+
 def groups_frame(inv: Inventory, lang: str) -> pd.DataFrame:
-    """One row per short name: count, shape, parameters and what the module does."""
+    """One row per short name: count, shape, parameters (exact, with separators) and what the module does.
+    Shown as a static table, so the role text wraps instead of being cut."""
     from core.anatomy.roles import describe_module, role_text
 
     rows = []
@@ -46,9 +56,9 @@ def groups_frame(inv: Inventory, lang: str) -> pd.DataFrame:
         rows.append(
             {
                 t("ui.col_group", lang): short,
-                t("ui.col_count", lang): len(members),
+                t("ui.col_count", lang): exact(len(members)),
                 t("ui.col_shape", lang): ", ".join(shapes[:3]) + (" …" if len(shapes) > 3 else ""),
-                t("ui.col_params", lang): sum(m.params for m in members),
+                t("ui.col_params", lang): exact(sum(m.params for m in members)),
                 t("ui.col_role", lang): text,
             }
         )
@@ -60,34 +70,34 @@ def _block_label(block: int | None, lang: str) -> str:
 
 
 def params_by_block_figure(inv: Inventory, lang: str) -> go.Figure:
-    """Where the adaptable parameters live: stacked bars, one colour per module group."""
-    fig = go.Figure()
-    blocks = sorted({layer.block for layer in inv.layers if layer.block is not None})
-    order = [_block_label(b, lang) for b in blocks]
-    if any(layer.block is None for layer in inv.layers):
-        order.append(_block_label(None, lang))
+    """Where the adaptable parameters live: stacked bars per block, one colour per module group, and the
+    layers outside the blocks (embeddings, head) in their own panel with their own axis, so a vocabulary-sized
+    embedding does not flatten the blocks."""
+    outside = any(layer.block is None for layer in inv.layers)
+    fig = make_subplots(rows=1, cols=2 if outside else 1, column_widths=[0.8, 0.2] if outside else None,
+                        horizontal_spacing=0.08)
+    unit = t("ui.params_unit", lang)
     for short in inv.short_names():
-        sums: dict[str, int] = {}
+        sums: dict[int | None, int] = {}
         for layer in inv.layers:
             if layer.short_name == short:
-                key = _block_label(layer.block, lang)
-                sums[key] = sums.get(key, 0) + layer.params
-        fig.add_bar(
-            name=short,
-            x=list(sums),
-            y=list(sums.values()),
-            marker_color=group_color(short),
-            hovertemplate="%{x}: %{y:.4s} " + t("ui.params_unit", lang) + f"<extra>{short}</extra>",
-        )
-    fig.update_layout(
-        barmode="stack",
-        xaxis={"title": t("ui.axis_block", lang), "type": "category", "categoryorder": "array", "categoryarray": order},
-        yaxis={"title": t("ui.axis_params", lang), "tickformat": ".2s"},
-        legend={"title": t("ui.col_group", lang)},
-        margin={"t": 30, "b": 40, "l": 50, "r": 10},
-        height=380,
-    )
-    return fig
+                sums[layer.block] = sums.get(layer.block, 0) + layer.params
+        for col, keys in ((1, [b for b in sums if b is not None]), (2, [b for b in sums if b is None])):
+            if not keys:
+                continue
+            fig.add_bar(name=short, legendgroup=short, showlegend=col == 1 or all(b is None for b in sums),
+                        x=[_block_label(b, lang) for b in keys], y=[sums[b] for b in keys],
+                        customdata=[exact(sums[b]) for b in keys], marker_color=group_color(short),
+                        hovertemplate="%{x}: %{customdata} " + unit + f"<extra>{short}</extra>", row=1, col=col)
+    blocks = sorted({layer.block for layer in inv.layers if layer.block is not None})
+    fig.update_xaxes(type="category", row=1, col=1, title_text=t("ui.axis_block", lang),
+                     categoryorder="array", categoryarray=[str(b) for b in blocks])
+    if outside:
+        fig.update_xaxes(type="category", row=1, col=2, title_text=t("ui.outside_blocks", lang), showticklabels=False)
+    fig.update_yaxes(tickformat=".2s")
+    fig.update_layout(barmode="stack", legend={"title": t("ui.col_group", lang)},
+                      margin={"t": 50, "b": 40, "l": 50, "r": 10}, height=400)
+    return horizontal_y_title(fig, t("ui.axis_params", lang))
 
 
 def budget_groups_frame(budget: Budget, lang: str) -> pd.DataFrame:
@@ -115,7 +125,8 @@ def budget_by_block_figure(budget: Budget, lang: str) -> go.Figure:
     unit = t("ui.params_unit", lang)
     traces = [
         {"type": "bar", "name": short, "x": list(blocks), "y": list(blocks.values()),
-         "marker": {"color": group_color(short)}, "hovertemplate": "%{x}: %{y:,} " + unit + f"<extra>{short}</extra>"}
+         "marker": {"color": group_color(short)}, "customdata": [exact(v) for v in blocks.values()],
+         "hovertemplate": "%{x}: %{customdata} " + unit + f"<extra>{short}</extra>"}
         for short, blocks in sums.items()
     ]
     # Built on every rerun of Configure: skip plotly's per-property validation (~7x faster for 126 blocks).
@@ -125,8 +136,15 @@ def budget_by_block_figure(budget: Budget, lang: str) -> go.Figure:
         layout={
             "barmode": "stack",
             "xaxis": {"title": {"text": t("ui.axis_block", lang)}, "type": "category"},
-            "yaxis": {"title": {"text": t("ui.axis_trainable", lang)}, "tickformat": ".2s"},
-            "margin": {"t": 30, "b": 40, "l": 50, "r": 10},
-            "height": 320,
+            "yaxis": {"tickformat": ".2s"},
+            "margin": {"t": 50, "b": 40, "l": 50, "r": 10},
+            "height": 340,
+            "annotations": [_y_title(t("ui.axis_trainable", lang))],
         },
     )
+
+
+def _y_title(text: str) -> dict:
+    """``layout.horizontal_y_title``'s annotation as a plain dict, for figures built without validation."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left", "yanchor": "bottom",
+            "yshift": 6, "showarrow": False, "font": {"size": 13}, "name": "y-title"}

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from core.charts.colors import BASE_COLOR, EVAL_COLOR, TRAIN_COLOR
+from core.charts.layout import horizontal_y_title
 from core.i18n import t
 
-_MARGIN = {"t": 20, "b": 40, "l": 50, "r": 10}
+_MARGIN = {"t": 50, "b": 40, "l": 50, "r": 10}
 
 
 def loss_figure(
@@ -31,9 +32,9 @@ def loss_figure(
     if len(eval_steps):
         fig.add_scatter(x=list(eval_steps), y=list(eval_losses), mode="lines+markers",
                         name=t("trainpage.eval_loss", lang), line={"color": EVAL_COLOR, "dash": "dash"})
-    fig.update_layout(xaxis_title="step", yaxis_title=t("trainpage.chart_loss", lang), height=320, margin=_MARGIN,
+    fig.update_layout(xaxis_title=t("ui.axis_step", lang), height=340, margin=_MARGIN,
                       xaxis={"range": [0, max(total_steps, 1)]})
-    return fig
+    return horizontal_y_title(fig, t("trainpage.chart_loss", lang))
 
 
 def label_probability_figure(
@@ -43,6 +44,5 @@ def label_probability_figure(
     fig = go.Figure()
     fig.add_bar(x=list(labels), y=list(base), name=t("trainpage.base", lang), marker_color=BASE_COLOR)
     fig.add_bar(x=list(labels), y=list(adapted), name=t("trainpage.adapted", lang), marker_color=TRAIN_COLOR)
-    fig.update_layout(barmode="group", height=280, yaxis={"range": [0, 1], "tickformat": ".0%"},
-                      yaxis_title=t("trainpage.probability", lang), margin=_MARGIN)
-    return fig
+    fig.update_layout(barmode="group", height=300, yaxis={"range": [0, 1], "tickformat": ".0%"}, margin=_MARGIN)
+    return horizontal_y_title(fig, t("trainpage.probability", lang))

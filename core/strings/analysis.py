@@ -34,8 +34,8 @@ STRINGS = {
     "analysis.chart.module_group": ("Module group", "모듈 그룹"),
     "analysis.chart.outside_blocks": ("outside blocks", "블록 밖"),
     "analysis.chart.spectrum_title": (
-        "Singular values of ΔW: {module} (effective rank {erank} of r = {r})",
-        "ΔW의 특잇값: {module} (유효 랭크 {erank} / r = {r})",
+        "Singular values of ΔW (effective rank {erank} of r = {r})<br>{module}",
+        "ΔW의 특잇값 (유효 랭크 {erank} / r = {r})<br>{module}",
     ),
     "analysis.chart.singular_index": ("Index i", "순번 i"),
     "analysis.chart.singular_value": ("Singular value σᵢ", "특잇값 σᵢ"),
@@ -49,14 +49,16 @@ STRINGS = {
     "analysis.chart.label": ("Label", "레이블"),
     "analysis.tsne_howto": (
         (
-            "How to read this: t-SNE keeps near neighbours near, but the distances between clusters "
-            "and their sizes mean little, and another perplexity or seed can change the picture. "
-            "Trust the silhouette and k-NN scores, which are measured in the original embedding space."
+            "**What t-SNE can show**: which texts are near neighbours, and whether texts with one label sit "
+            "together. **What it cannot**: the distances between groups, their sizes or densities mean little, and "
+            "another perplexity or seed can move the groups around. Trust the silhouette and k-NN scores, which are "
+            "measured in the original embedding space, for a verdict; use the picture for examples."
         ),
         (
-            "읽는 법: t-SNE는 가까운 이웃을 가깝게 유지하지만, 군집 사이의 거리나 군집의 크기에는 큰 의미가 없고 "
-            "perplexity나 시드를 바꾸면 그림이 달라질 수 있습니다. 원래 임베딩 공간에서 계산한 "
-            "실루엣 점수와 k-NN 정확도를 기준으로 판단하세요."
+            "**t-SNE로 알 수 있는 것**: 어떤 텍스트끼리 가까운 이웃인지, 같은 레이블의 텍스트가 모여 있는지. "
+            "**알 수 없는 것**: 묶음 사이의 거리나 묶음의 크기·밀도에는 큰 의미가 없고, perplexity나 시드를 바꾸면 "
+            "묶음의 위치가 달라질 수 있습니다. 판단은 원래 임베딩 공간에서 계산한 실루엣 점수와 k-NN 정확도로, "
+            "그림은 예시를 보는 데 쓰세요."
         ),
     ),
     # Embeddings.

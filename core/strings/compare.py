@@ -21,7 +21,6 @@ STRINGS = {
     "compare.name_taken": ("A plan named {name} already exists.", "{name} 이름의 계획이 이미 있습니다."),
     "compare.export": ("Export plans (JSON)", "계획 내보내기 (JSON)"),
     "compare.import": ("Import plans (JSON)", "계획 가져오기 (JSON)"),
-    "compare.imported": ("Imported {n} plan(s).", "계획 {n}개를 가져왔습니다."),
     "compare.table": ("Side by side", "나란히 보기"),
     "compare.download_csv": ("Download the table (CSV)", "표 내려받기 (CSV)"),
     "compare.chart_groups": ("Trainable parameters by module group", "모듈 그룹별 학습 파라미터"),

@@ -32,7 +32,6 @@ STRINGS = {
     "configure.scaling": ("Scaling applied", "적용 스케일"),
     "configure.scaling_help": ("α/r = {a}/{r}", "α/r = {a}/{r}"),
     "configure.scaling_help_rs": ("α/√r = {a}/√{r}", "α/√r = {a}/√{r}"),
-    "configure.adapted": ("{n} modules adapted", "{n}개 모듈에 적용"),
     "configure.by_group": ("By module group", "모듈 그룹별"),
     "configure.by_block": ("By block", "블록별"),
     "configure.code": ("The exact PEFT config", "정확한 PEFT 설정 코드"),

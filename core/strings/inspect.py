@@ -6,7 +6,7 @@ STRINGS = {
         "Pick a model: LoRA Lens lists every layer LoRA can adapt and explains what each does. "
         "Only the config is read — no weights are downloaded.",
         "모델을 고르면 LoRA를 적용할 수 있는 모든 층과 각 층의 역할을 보여 줍니다. "
-        "설정(config)만 읽으며 가중치는 내려받지 않습니다.",
+        "설정 파일(config.json)만 읽으며 가중치는 내려받지 않습니다.",
     ),
     "inspect.source": ("Source", "출처"),
     "inspect.src_embedded": ("Embedded (real weights, offline)", "내장 모델 (실제 가중치, 오프라인)"),
@@ -18,7 +18,7 @@ STRINGS = {
     "inspect.token": ("Access token (for gated models; kept in memory for this session only)", "액세스 토큰 (gated 모델용, 이 세션의 메모리에만 보관)"),
     "inspect.local_path": ("Folder with config.json", "config.json이 있는 폴더"),
     "inspect.task": ("Task", "작업"),
-    "inspect.task_auto": ("auto (from config)", "자동 (config 기준)"),
+    "inspect.task_auto": ("auto (from config)", "자동 (설정 파일 기준)"),
     "inspect.load": ("Inspect", "살펴보기"),
     "inspect.loading": ("Building the model on the meta device…", "메타 디바이스에 모델 구조를 만드는 중…"),
     "inspect.total_params": ("Total parameters", "전체 파라미터"),

@@ -56,7 +56,7 @@ STRINGS = {
     "trainpage.metric.f1_macro": ("F1 (macro)", "F1 (매크로)"),
     "trainpage.runs": ("Your runs", "내 학습 기록"),
     "trainpage.pick_run": ("Run", "학습"),
-    "trainpage.try": ("Try it: base vs adapted", "써 보기: 기본 모델 vs 어댑터 적용"),
+    "trainpage.try": ("Try it: base vs adapted", "써 보기: 기본 모델과 어댑터 적용 모델 비교"),
     "trainpage.prompt": ("Your input", "입력"),
     "trainpage.run_try": ("Compare", "비교"),
     "trainpage.base": ("Base model", "기본 모델"),
