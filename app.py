@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.i18n import LANGS
 from ui.identity import keep_identity
-from ui.state import flush, lang, model_spec, remember_language, tr
+from ui.state import flush, lang, remember_language, shown_model, tr
 from ui.widgets import guarded, render_builtin_texts
 
 st.set_page_config(page_title="LoRA Lens", page_icon="🔍", layout="wide")
@@ -29,7 +29,7 @@ def render_model_in_use(slot) -> None:
     """Drawn after the page ran, so it names the model the page just picked, not the one before."""
     from ui.resources import model_config  # torch and transformers: after the navigation is drawn
 
-    spec = model_spec()
+    spec = shown_model()
     mc = guarded(lambda: model_config(spec), show=False)
     with slot.container():
         st.caption(tr("ui.model_in_use"))

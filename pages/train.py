@@ -13,7 +13,7 @@ from core.training.jobs import job_manager
 from core.training.settings import TrainSettings
 from ui import resources
 from ui.runs import VisitorRun, delete_run, submit_run, visitor_runs
-from ui.state import bind, current_plan, lang, model_spec, token, tr, visitor
+from ui.state import bind, current_plan, lang, model_spec, show_model, token, tr, visitor
 from ui.train_panels import render_data_picker, render_preview, render_snapshot
 from ui.train_results import render_results
 from ui.widgets import guarded
@@ -38,6 +38,7 @@ def pick_model() -> tuple[ModelSpec, str] | None:
     task = c2.selectbox(tr("trainpage.task"), tasks, key=f"train.task.{choice}",
                         format_func=lambda x: tr(f"trainpage.task_{x}"))
     spec = current if choice == CURRENT else ModelSpec("embedded", choice)
+    show_model(ModelSpec(spec.source, spec.ref, task))  # the sidebar names the model trained here
     return ModelSpec(spec.source, spec.ref, task), task
 
 

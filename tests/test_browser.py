@@ -252,6 +252,9 @@ def test_07_train_minilm_on_rotten_tomatoes_try_it_and_reload(page, tmp_path):
     _select(page, "Model (with real weights)", "all-MiniLM-L6-v2 (embedded)")
     assert "Rotten Tomatoes" in page.get_by_role("combobox", name="Dataset", exact=True).input_value()
     page.get_by_text("query, value").first.wait_for()  # the q+v plan in this model's own names
+    wait_idle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "all-MiniLM-L6-v2" in sidebar and "SmolLM2" not in sidebar, sidebar  # names the model trained here
     page.get_by_role("button", name="Start training").click()
     wait_idle(page)
     run = page.get_by_role("combobox", name="Run", exact=True)

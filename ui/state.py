@@ -91,6 +91,16 @@ def model_spec() -> ModelSpec:
     return st.session_state["app.model_spec"]
 
 
+def show_model(spec: ModelSpec) -> None:
+    """The model this page run works on, for the sidebar's "model in use" (the Train page picks its own)."""
+    st.session_state["app.page_model"] = spec
+
+
+def shown_model() -> ModelSpec:
+    """What the sidebar names: the model the page just used, else the visitor's chosen model."""
+    return st.session_state.pop("app.page_model", None) or model_spec()
+
+
 def set_model_spec(spec: ModelSpec) -> None:
     st.session_state["app.model_spec"] = spec
     _set_prefs(model=spec)
