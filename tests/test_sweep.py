@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -255,3 +256,37 @@ def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_sweep_page_runs_a_ladder_and_shows_the_frontier_table_and_downloads():
+    from streamlit.testing.v1 import AppTest
+
+    from core.training import sweep_run
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value.startswith("Sweep")
+    at.selectbox(key="sweep.model").set_value("minilm").run()
+    assert at.selectbox(key="sweep.task.minilm").value == "seq-cls"
+    at.selectbox(key="train.data.seq-cls").set_value("chatterbot-en").run()
+    at.radio(key="sweep.source").set_value("ranks").run()
+    at.selectbox(key="sweep.preset").set_value("qv").run()
+    at.number_input(key="sweep.steps.seq-cls").set_value(2).run()
+    at.number_input(key="sweep.batch.seq-cls").set_value(4).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="sweep.start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (run,) = [r for r in sweep_run._LIVE.values() if r.sweep.data_name == "chatterbot-en"]
+    assert [p.plan.r for p in run.sweep.plans] == [4, 8, 16, 64]
+    _wait_for(lambda: run.finished, timeout=600)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "Trainable parameters" in d.value.columns)
+    assert list(table["Plan"]) == ["qv r=4", "qv r=8", "qv r=16", "qv r=64"]
+    assert list(table["Trainable parameters"]) == [r.trainable_params for r in run.results]
+    assert table["On the frontier"].any()
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the table (CSV)" in labels and sum("(.zip)" in x for x in labels) == 4
+    assert "done" in at.selectbox(key="sweep.pick").format_func(at.selectbox(key="sweep.pick").value)

@@ -261,3 +261,23 @@ class SweepRun:
             if self.manager.queue_position(job_id) == 0:
                 return item, seed, job_id
         return None
+
+
+_LIVE: dict[tuple[str, int], SweepRun] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def keep_live(owner: str, number: int, run: SweepRun) -> None:
+    """Remember a submitted sweep for its owner's later reruns (the process-wide job queue runs it)."""
+    with _LIVE_LOCK:
+        _LIVE[(owner, number)] = run
+
+
+def live_sweep(owner: str, number: int) -> SweepRun | None:
+    with _LIVE_LOCK:
+        return _LIVE.get((owner, number))
+
+
+def forget_live(owner: str, number: int) -> None:
+    with _LIVE_LOCK:
+        _LIVE.pop((owner, number), None)
