@@ -66,6 +66,9 @@ FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     "memory.bad_{}": ("batch", "seq_len"),
     "data.bundled.{}": tuple(BUNDLED),
     "data.label_kind.{}": tuple({info.label_kind for info in BUNDLED.values()}),
+    "sweepchart.{}": ("eval_loss", "accuracy", "seconds", "tps", "mem"),
+    "sweeppage.mem.{}": ("cuda_max_allocated", "rss_growth"),
+    "sweeppage.source_{}": ("saved", "targets", "ranks"),
 }
 CALLS = ("tr", "t", "LensError", "fail")
 
