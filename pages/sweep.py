@@ -35,8 +35,8 @@ def render_history() -> None:
     numbers = list(records)
     if st.session_state.get("sweep.pick") not in records:
         st.session_state["sweep.pick"] = numbers[-1]
-    label = {n: f"#{n} · {r.sweep.model.ref} · {r.sweep.data_name} · {len(r.sweep.plans)} plans · {r.status}"
-             for n, r in records.items()}  # fmt: skip
+    label = {n: tr("sweeppage.label", n=n, model=r.sweep.model.ref, data=r.sweep.data_name, plans=len(r.sweep.plans),
+                   status=tr(f"train.status.{r.status}")) for n, r in records.items()}  # fmt: skip
     number = st.selectbox(tr("sweeppage.pick"), numbers, key="sweep.pick", format_func=label.get)
     record = records[number]
     if _running(number) is not None:

@@ -54,6 +54,7 @@ def test_a_sweep_from_saved_plans_draws_the_frontier_and_gives_its_adapters(tmp_
         page.set_default_timeout(120_000)
         page.goto(url)
         wait_idle(page)
+        page.get_by_text(en("inspect.title")).first.wait_for()  # the app's own navigation is drawn by now
         goto_page(page, en("ui.page_configure"))
         saved = [_save_proposed(page)]  # the default plan: q_proj+v_proj r=8
         _number(page, en("configure.r"), 2)
@@ -61,7 +62,7 @@ def test_a_sweep_from_saved_plans_draws_the_frontier_and_gives_its_adapters(tmp_
         assert len(set(saved)) == 2, saved
 
         goto_page(page, en("ui.page_sweep"))
-        page.get_by_role("radio", name=en("sweeppage.source_saved"), exact=True).click()
+        page.locator(_key_css("sweep.source")).get_by_text(en("sweeppage.source_saved")).click()
         wait_idle(page)
         for name in saved:
             page.locator(_key_css("sweep.saved")).get_by_text(name).first.wait_for()

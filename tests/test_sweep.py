@@ -289,4 +289,5 @@ def test_sweep_page_runs_a_ladder_and_shows_the_frontier_table_and_downloads():
     assert table["On the frontier"].any()
     labels = [b.label for b in at.get("download_button")]
     assert "Download the table (CSV)" in labels and sum("(.zip)" in x for x in labels) == 4
-    assert "done" in at.selectbox(key="sweep.pick").format_func(at.selectbox(key="sweep.pick").value)
+    pick = at.selectbox(key="sweep.pick")
+    assert pick.format_func(pick.value).endswith("4 plans · Finished")

@@ -47,6 +47,7 @@ STRINGS = {
     "sweeppage.failed_plan": ("{name} (seed {seed}) failed: {reason}", "{name} (시드 {seed}) 실패: {reason}"),
     "sweeppage.history": ("Your sweeps", "내 스윕"),
     "sweeppage.pick": ("Sweep", "스윕"),
+    "sweeppage.label": ("#{n} · {model} · {data} · {plans} plans · {status}", "#{n} · {model} · {data} · 계획 {plans}개 · {status}"),
     "sweeppage.rerun": ("Run this sweep again", "이 스윕 다시 실행"),
     "sweeppage.delete": ("Delete this sweep", "이 스윕 삭제"),
     "sweeppage.csv": ("Download the table (CSV)", "표 내려받기 (CSV)"),
