@@ -140,7 +140,16 @@ def _wait_for(cond, timeout: float = 120.0) -> None:
         time.sleep(0.05)
 
 
-def test_stop_mid_sweep_in_the_job_queue_keeps_finished_plans(tmp_path):
+def test_stop_mid_sweep_in_the_job_queue_keeps_finished_plans(tmp_path, monkeypatch):
+    real = engine._wrap
+
+    def slow_second_plan(model, plan, settings):  # so the stop surely lands while plan 2 trains
+        wrapped = real(model, plan, settings)
+        if plan.r == 8:
+            wrapped.register_forward_hook(lambda *_: time.sleep(0.2))
+        return wrapped
+
+    monkeypatch.setattr(engine, "_wrap", slow_second_plan)
     manager = JobManager(root=tmp_path)
     run = SweepRun(_sweep(settings=SETTINGS.with_changes(max_steps=30, eval_every=100)), _data(), None, tmp_path)
     ids = run.submit(manager, OWNER)
