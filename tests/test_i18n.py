@@ -89,6 +89,9 @@ FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     # core.format.count_phrase: key_one / key_other.
     "{}_one": PLURAL_KEYS,
     "{}_other": PLURAL_KEYS,
+    "sweepchart.{}": ("eval_loss", "accuracy", "seconds", "tps", "mem"),
+    "sweeppage.mem.{}": ("cuda_max_allocated", "rss_growth"),
+    "sweeppage.source_{}": ("saved", "targets", "ranks"),
 }
 CALLS = ("tr", "t", "LensError", "fail")
 

@@ -267,7 +267,7 @@ def test_a_v1_file_migrates_and_keeps_everything(tmp_path):
         assert [r.number for r in ws.runs] == [1, 2, 5] and ws.plans[0].name == REGEX
         assert ws.preferences.language == "ko"
         assert s.delete_run(vid, 5) and add_run(s, vid).number == 6  # v1 would have handed out #3
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 3
 
 
 def test_a_newer_schema_is_refused_not_clobbered(tmp_path):

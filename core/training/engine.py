@@ -7,6 +7,7 @@ recording failures (out of memory, divergence) in the state instead of raising.
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import shutil
@@ -78,18 +79,45 @@ def check_inputs(spec: ModelSpec, plan: LoraPlan, train: TextDataset, settings: 
     return task
 
 
+@dataclass
+class SharedBase:
+    """What several runs of one model on one dataset share (a sweep): the tokenized rows and the loaded base
+    weights. Each run trains a deep copy of ``model`` (``get_peft_model`` changes a model in place)."""
+
+    source: WeightsSource
+    tokenizer: Any
+    labels: tuple[str, ...]
+    train_rows: list
+    val_rows: list
+    model: Any
+    dataset_name: str
+
+
 def prepare(
     spec: ModelSpec,
     plan: LoraPlan,
     train: TextDataset,
     val: TextDataset | None,
     settings: TrainSettings,
+    shared: SharedBase | None = None,
 ) -> TrainSession:
-    """Load a fresh model, tokenize, and wrap it with ``get_peft_model(model, to_lora_config(plan))``."""
+    """Load a fresh model, tokenize, and wrap it with ``get_peft_model(model, to_lora_config(plan))``;
+    with ``shared``, its rows and a copy of its base instead (nothing is loaded or tokenized again)."""
     from transformers import set_seed
 
     task = check_inputs(spec, plan, train, settings)
     precision = resolve_precision(settings.precision)
+    if shared is not None:
+        set_seed(settings.seed)
+        model = copy.deepcopy(shared.model)
+        base_params = count_params(model)
+        result = TrainResult(
+            model=_wrap(model, plan, settings), tokenizer=shared.tokenizer, task=task, labels=shared.labels,
+            source=shared.source, spec=spec, plan=plan, settings=settings, precision=precision,
+            dataset_name=shared.dataset_name, train_rows=len(shared.train_rows), val_rows=len(shared.val_rows),
+            base_params=base_params,
+        )  # fmt: skip
+        return TrainSession(result=result, train_rows=shared.train_rows, val_rows=shared.val_rows)
     if val is None or len(val) == 0:
         train, val = train_val_split(train, settings.val_fraction, settings.seed)
     source = weights_source(spec)
@@ -221,10 +249,11 @@ def run_training(
     settings: TrainSettings,
     workdir: Path,
     state: RunState,
+    shared: SharedBase | None = None,
 ) -> TrainResult | None:
     """``prepare`` + ``fit`` for a background job: every failure ends up in ``state``."""
     try:
-        session = prepare(spec, plan, train, val, settings)
+        session = prepare(spec, plan, train, val, settings, shared)
         if state.stop_requested:
             state.finish("stopped")
             return None

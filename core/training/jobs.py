@@ -48,6 +48,7 @@ class Job:
     created: float = field(default_factory=time.time)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     on_model_used: Callable[[], None] | None = field(default=None, repr=False)  # set by the manager
+    runner: Runner | None = field(default=None, repr=False)  # this job's own runner (a sweep's plan), else the manager's
 
     @property
     def snapshot(self) -> RunSnapshot:
@@ -87,17 +88,19 @@ class JobManager:
         dataset_val: TextDataset | None,
         settings: TrainSettings,
         workdir: Path | None = None,
+        runner: Runner | None = None,
     ) -> str:
         """Queue a run after quick input checks and the memory check (bad input, or a run that cannot fit this
-        machine, raises ``LensError`` here). Its files go to
-        ``workdir`` (the caller's folder for this run, made if missing), else ``root/<job id>``."""
+        machine, raises ``LensError`` here). Its files go to ``workdir`` (the caller's folder for this run, made
+        if missing), else ``root/<job id>``; ``runner`` replaces the manager's for this job (same arguments; a
+        sweep shares its loaded base through it)."""
         if not owner:
             raise LensError("train.no_owner")
         check_inputs(spec, plan, dataset_train, settings)
         check_fits(spec, plan, settings)  # before any weights are downloaded: refuse what cannot fit here
         job_id = uuid.uuid4().hex
         workdir = workdir or self.root / job_id
-        job = Job(job_id, owner, spec, plan, settings, dataset_train, dataset_val, workdir)
+        job = Job(job_id, owner, spec, plan, settings, dataset_train, dataset_val, workdir, runner=runner)
         try:
             workdir.mkdir(parents=True, exist_ok=True)
             persist.write_inputs(job)
@@ -198,7 +201,7 @@ class JobManager:
         while True:
             job = self._next()
             try:
-                self._runner(job.spec, job.plan, job.train, job.val, job.settings, job.workdir, job.state)
+                (job.runner or self._runner)(job.spec, job.plan, job.train, job.val, job.settings, job.workdir, job.state)
             except BaseException as exc:  # the worker must survive anything
                 job.state.fail("err.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:300]}")
             finally:

@@ -9,8 +9,9 @@ from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.planning.plans_io import SavedPlan, saved_plan_to_json, spec_from_json, spec_to_json
 from core.training.run_state import FINISHED
+from core.training.sweep import PlanResult, Sweep
 
-__all__ = ["SavedPlan", "RunRecord", "Preferences", "Workspace", "saved_plan_to_json"]
+__all__ = ["SavedPlan", "RunRecord", "Preferences", "SweepRecord", "Workspace", "saved_plan_to_json"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,34 @@ class RunRecord:
             created=float(data.get("created", 0.0)),
             updated=float(data.get("updated", 0.0)),
         )
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """One sweep as the visitor knows it: its definition (to re-run it) and each finished plan's measurements."""
+
+    number: int
+    sweep: Sweep
+    status: str = "running"  # running, done or stopped
+    results: tuple[PlanResult, ...] = ()
+    folder: str = ""  # absolute path of its plans' folders
+    created: float = 0.0
+    updated: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number, "sweep": self.sweep.to_json(), "status": self.status,
+            "results": [r.to_json() for r in self.results], "folder": self.folder,
+            "created": self.created, "updated": self.updated,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SweepRecord:
+        return cls(
+            number=int(data["number"]), sweep=Sweep.from_json(data["sweep"]), status=str(data.get("status", "done")),
+            results=tuple(PlanResult.from_json(r) for r in data.get("results", ())), folder=str(data.get("folder", "")),
+            created=float(data.get("created", 0.0)), updated=float(data.get("updated", 0.0)),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

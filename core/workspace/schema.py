@@ -41,7 +41,15 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX runs_by_status ON runs (status, updated)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+def _v3(db: sqlite3.Connection) -> None:
+    """Sweeps: each one's settings, plans and per-plan results as JSON in ``body``, so it can be shown and re-run."""
+    db.execute(
+        "CREATE TABLE sweeps (visitor TEXT NOT NULL, number INTEGER NOT NULL, body TEXT NOT NULL,"
+        " created REAL NOT NULL, updated REAL NOT NULL, PRIMARY KEY (visitor, number))"
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,283 @@
+"""Running a sweep: one base load and one tokenization shared by every plan, each plan measured, through the job queue
+(the app) or in this thread (the CLI and the benchmark). A failing plan is recorded and the sweep goes on."""
+
+from __future__ import annotations
+
+import functools
+import re
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.data.dataset import TextDataset
+from core.data.splits import eval_subset, train_val_split
+from core.errors import LensError
+from core.models.spec import ModelSpec
+from core.training.encode import encode, label_names
+from core.training.engine import SharedBase, TrainResult, free_memory, run_training
+from core.training.loader import load_model, load_tokenizer, weights_source
+from core.training.run_state import RunState
+from core.training.sweep import PlanResult, Sweep, SweepPlan, validate_sweep
+
+OnResult = Callable[[PlanResult, "TrainResult | None"], None]
+
+
+def share_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: Any) -> SharedBase:
+    """Tokenize once and load the base once (what ``engine.prepare`` does per run), for every plan of a sweep."""
+    source = weights_source(spec)
+    tok = load_tokenizer(source.location)
+    labels = label_names(train, val) if task == "seq-cls" else ()
+    seq_len = settings.seq_len_for(task)
+    train_rows = encode(tok, train, task, seq_len, labels)
+    val_rows = encode(tok, eval_subset(val, settings.max_eval_examples), task, seq_len, labels)
+    if not train_rows:
+        raise LensError("train.too_few_rows", count=0)
+    from transformers import set_seed
+
+    set_seed(settings.seed)  # a classifier head starts from this one random init for every plan and seed
+    model = load_model(source.location, task, labels, tok.pad_token_id)
+    return SharedBase(source, tok, labels, train_rows, val_rows, model, train.name.removesuffix("/train"))
+
+
+def split(sweep: Sweep, train: TextDataset, val: TextDataset | None) -> tuple[TextDataset, TextDataset]:
+    """The one train/validation split every plan sees (``prepare`` would split per run)."""
+    if val is None or len(val) == 0:
+        return train_val_split(train, sweep.settings.val_fraction, sweep.settings.seed)
+    return train, val
+
+
+def budget_params(spec: ModelSpec, sweep_plan: SweepPlan, num_labels: int) -> int:
+    """``core.planning.budget``'s trainable count for the plan, from the meta-device model (no weights)."""
+    from core.anatomy.inventory import list_adaptable_layers
+    from core.models.meta import build_meta_model
+    from core.models.sources import load_config
+    from core.planning.budget import compute_budget
+
+    mc = load_config(ModelSpec(spec.source, spec.ref, sweep_plan.plan.task, max(num_labels, 2)))
+    return compute_budget(list_adaptable_layers(build_meta_model(mc)), sweep_plan.plan).trainable_params
+
+
+class PeakMemory:
+    """Peak memory of one plan: ``torch.cuda.max_memory_allocated`` on a GPU; on a CPU the growth of the process's
+    resident set over its level at the start, sampled every 20 ms (Linux ``/proc``; else ``ru_maxrss`` growth)."""
+
+    def __init__(self) -> None:
+        self.kind = "cuda_max_allocated" if torch.cuda.is_available() else "rss_growth"
+        self._stop = threading.Event()
+        self._peak = self._start = 0
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> PeakMemory:
+        if self.kind == "cuda_max_allocated":
+            torch.cuda.reset_peak_memory_stats()
+            return self
+        self._start = self._peak = _rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self._peak = max(self._peak, _rss())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._peak = max(self._peak, _rss())
+
+    @property
+    def peak_bytes(self) -> int:
+        if self.kind == "cuda_max_allocated":
+            return int(torch.cuda.max_memory_allocated())
+        return max(0, self._peak - self._start)
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        scale = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def train_plan(
+    sweep: Sweep, item: SweepPlan, seed: int, shared: SharedBase, train: TextDataset, val: TextDataset,
+    workdir: Path, state: RunState, budget: int,
+) -> tuple[PlanResult, TrainResult | None]:
+    """Train one (plan, seed) on a copy of the shared base with the engine, measuring it; never raises."""
+    started = time.monotonic()
+    with PeakMemory() as memory:
+        trained = run_training(sweep.model, item.plan, train, val, sweep.settings_for(item, seed), workdir, state,
+                               shared)  # fmt: skip
+    snap = state.snapshot()
+    result = PlanResult(
+        name=item.name, seed=seed, status=snap.status, budget_params=budget, metrics=dict(snap.metrics),
+        seconds=round(time.monotonic() - started, 3), tokens_per_second=snap.tokens_per_s,
+        peak_memory_bytes=memory.peak_bytes, memory_kind=memory.kind, losses=snap.losses, evals=snap.evals,
+        error_key=snap.error_key, error_params=dict(snap.error_params),
+    )  # fmt: skip
+    if trained is not None:
+        result.trainable_params = int(trained.model.get_nb_trainable_parameters()[0])
+        result.adapter_dir = str(trained.adapter_dir) if trained.adapter_dir else None
+    return result, trained
+
+
+def plan_folder(root: Path, index: int, item: SweepPlan, seed: int) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name).strip("-")[:40] or "plan"
+    return root / f"{index:02d}-{slug}-seed{seed}"
+
+
+def run_sweep(
+    sweep: Sweep, train: TextDataset, val: TextDataset | None, root: Path,
+    on_result: OnResult | None = None, stop: threading.Event | None = None,
+) -> list[PlanResult]:
+    """Every (plan, seed) in this thread; ``stop`` set between or during plans keeps what finished."""
+    validate_sweep(sweep)
+    train, val = split(sweep, train, val)
+    shared = share_base(sweep.model, sweep.task, train, val, sweep.settings)
+    budgets = {i.name: budget_params(sweep.model, i, len(shared.labels)) for i in sweep.plans}
+    results: list[PlanResult] = []
+    for index, (item, seed) in enumerate(sweep.runs()):
+        if stop is not None and stop.is_set():
+            break
+        state = RunState()
+        watcher = _forward_stop(stop, state)
+        result, trained = train_plan(sweep, item, seed, shared, train, val, plan_folder(root, index, item, seed),
+                                     state, budgets[item.name])  # fmt: skip
+        watcher.set()
+        results.append(result)
+        if on_result is not None:
+            on_result(result, trained)
+        del trained
+        free_memory()
+    return results
+
+
+def _forward_stop(stop: threading.Event | None, state: RunState) -> threading.Event:
+    """Pass a sweep's stop to the plan running now (it stops after its step and keeps its adapter)."""
+    done = threading.Event()
+    if stop is not None:
+        def watch() -> None:
+            while not done.wait(0.1):
+                if stop.is_set():
+                    state.request_stop()
+                    return
+
+        threading.Thread(target=watch, daemon=True).start()
+    return done
+
+
+class SweepRun:
+    """A sweep in the app's job queue: one job per (plan, seed), queued together so they run one after another.
+    The first job to start loads the shared base; the last to end drops it. ``results`` fill in as plans end."""
+
+    def __init__(self, sweep: Sweep, train: TextDataset, val: TextDataset | None, root: Path,
+                 on_result: OnResult | None = None) -> None:  # fmt: skip
+        validate_sweep(sweep)
+        self.sweep, self.root, self.on_result = sweep, root, on_result
+        self.train, self.val = split(sweep, train, val)
+        self.job_ids: list[str] = []
+        self.results: list[PlanResult] = []
+        self._lock = threading.Lock()
+        self._shared: SharedBase | None = None
+        self._budgets: dict[str, int] = {}
+        self._left = len(sweep.runs())
+        self.manager: Any = None
+        self.owner = ""
+
+    def submit(self, manager: Any, owner: str) -> list[str]:
+        self.manager, self.owner = manager, owner
+        for index, (item, seed) in enumerate(self.sweep.runs()):
+            runner = functools.partial(self._run, item, seed)
+            self.job_ids.append(manager.submit(
+                owner, self.sweep.model, item.plan, self.train, self.val, self.sweep.settings_for(item, seed),
+                workdir=plan_folder(self.root, index, item, seed), runner=runner,
+            ))  # fmt: skip
+        return list(self.job_ids)
+
+    def _base(self) -> SharedBase:
+        with self._lock:
+            if self._shared is None:
+                s = self.sweep
+                self._shared = share_base(s.model, s.task, self.train, self.val, s.settings)
+                self._budgets = {i.name: budget_params(s.model, i, len(self._shared.labels)) for i in s.plans}
+            return self._shared
+
+    def _run(self, item: SweepPlan, seed: int, spec: Any, plan: Any, train: Any, val: Any, settings: Any,
+             workdir: Path, state: RunState) -> TrainResult | None:  # fmt: skip
+        """The job's runner (the queue's arguments after the plan and seed)."""
+        try:
+            try:
+                shared = self._base()
+            except LensError as exc:
+                state.fail(exc.key, **exc.params)
+                result, trained = PlanResult(item.name, seed, "failed", error_key=exc.key), None
+            else:
+                result, trained = train_plan(self.sweep, item, seed, shared, self.train, self.val, workdir, state,
+                                             self._budgets[item.name])  # fmt: skip
+            self._record(result, trained)
+            return trained
+        finally:
+            self._one_less()
+
+    def _record(self, result: PlanResult, trained: TrainResult | None) -> None:
+        with self._lock:
+            self.results.append(result)
+        if self.on_result is not None:
+            self.on_result(result, trained)
+
+    def _one_less(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left <= 0:
+                self._shared = None
+        if self._left <= 0:
+            free_memory()
+
+    def stop(self) -> None:
+        """Drop the queued plans and stop the running one after its step; finished plans stay."""
+        for job_id in self.job_ids:
+            queued = (self.manager.queue_position(job_id) or 0) > 0
+            if not self.manager.get(self.owner, job_id).snapshot.finished:
+                self.manager.stop(self.owner, job_id)
+                if queued:  # its runner never starts: count it here
+                    self._one_less()
+
+    @property
+    def finished(self) -> bool:
+        return all(self.manager.get(self.owner, j).snapshot.finished for j in self.job_ids)
+
+    def running(self) -> tuple[SweepPlan, int, str] | None:
+        """(plan, seed, job id) of the plan training now, else ``None``."""
+        for (item, seed), job_id in zip(self.sweep.runs(), self.job_ids, strict=True):
+            if self.manager.queue_position(job_id) == 0:
+                return item, seed, job_id
+        return None
+
+
+_LIVE: dict[tuple[str, int], SweepRun] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def keep_live(owner: str, number: int, run: SweepRun) -> None:
+    """Remember a submitted sweep for its owner's later reruns (the process-wide job queue runs it)."""
+    with _LIVE_LOCK:
+        _LIVE[(owner, number)] = run
+
+
+def live_sweep(owner: str, number: int) -> SweepRun | None:
+    with _LIVE_LOCK:
+        return _LIVE.get((owner, number))
+
+
+def forget_live(owner: str, number: int) -> None:
+    with _LIVE_LOCK:
+        _LIVE.pop((owner, number), None)

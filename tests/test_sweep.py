@@ -1,0 +1,302 @@
+"""Sweeps: several plans on one shared base, each measured, failures and stops, the workspace record, CLI, page."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.anatomy.inventory import list_adaptable_layers
+from core.data.bundled import load_bundled
+from core.data.splits import sample
+from core.errors import LensError
+from core.models.meta import build_meta_model
+from core.models.sources import load_config
+from core.models.spec import ModelSpec
+from core.planning.plan import LoraPlan, to_lora_config
+from core.training import engine
+from core.training.jobs import JobManager
+from core.training.settings import TrainSettings
+from core.training.sweep import PlanResult, Sweep, SweepPlan, ladder, pareto, summarize, validate_sweep
+from core.training.sweep_run import SweepRun, run_sweep, share_base, split
+
+pytestmark = pytest.mark.usefixtures("one_cpu_thread")
+
+MINILM = ModelSpec("embedded", "minilm", "seq-cls")
+OWNER = "session-sweep"
+PLANS = (
+    SweepPlan("qv r=4", LoraPlan(targets=("query", "value"), r=4, lora_alpha=8, task="seq-cls")),
+    SweepPlan("all-linear r=8", LoraPlan(target_regex="all-linear", r=8, task="seq-cls"), learning_rate=1e-2),
+    SweepPlan("dora ffn r=2", LoraPlan(targets=("intermediate.dense",), r=2, use_dora=True, task="seq-cls")),
+)
+SETTINGS = TrainSettings.for_task("seq-cls", max_steps=2, batch_size=4, max_seq_len=32, max_eval_examples=8)
+
+
+def _data(n: int = 40):
+    return sample(load_bundled("rotten-tomatoes", "seq-cls"), n, seed=1)
+
+
+def _sweep(plans=PLANS, settings=SETTINGS, seeds=(1,)) -> Sweep:
+    return Sweep(MINILM, "rotten-tomatoes", tuple(plans), settings, tuple(seeds))
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    trained = {}
+    results = run_sweep(_sweep(), _data(), None, tmp_path_factory.mktemp("sweep"),
+                        on_result=lambda r, t: trained.__setitem__(r.name, t))  # fmt: skip
+    return results, trained
+
+
+def _peft_count(plan: LoraPlan, labels: tuple[str, ...]) -> int:
+    """PEFT's own count on a freshly loaded base, built here independently of the sweep."""
+    from peft import get_peft_model
+
+    from core.training.loader import load_model, weights_source
+
+    base = load_model(weights_source(MINILM).location, "seq-cls", labels, 0)
+    return get_peft_model(base, to_lora_config(plan)).get_nb_trainable_parameters()[0]
+
+
+def test_each_plan_trainable_count_equals_peft_and_the_budget(swept):
+    results, trained = swept
+    assert [r.name for r in results] == [p.name for p in PLANS] and all(r.status == "done" for r in results)
+    for item, r in zip(PLANS, results, strict=True):
+        assert r.trainable_params == r.budget_params == _peft_count(item.plan, trained[r.name].labels) > 0
+    assert len({r.trainable_params for r in results}) == len(results)
+    assert all(r.seconds > 0 and r.tokens_per_second and r.memory_kind == "rss_growth" for r in results)
+    assert all(r.peak_memory_bytes is not None and r.peak_memory_bytes >= 0 for r in results)
+    assert all("accuracy" in r.metrics and "f1_macro" in r.metrics and r.losses for r in results)
+
+
+def test_every_adapter_reloads_in_peft_with_equal_logits(swept):
+    from peft import PeftModel
+
+    from core.training.loader import load_model
+
+    results, trained = swept
+    for r in results:
+        t = trained[r.name]
+        batch = t.tokenizer(["A sharp, funny film.", "Dull."], padding=True, return_tensors="pt")
+        base = load_model(t.source.location, "seq-cls", t.labels, t.tokenizer.pad_token_id)
+        reloaded = PeftModel.from_pretrained(base, r.adapter_dir).eval()
+        with torch.no_grad():
+            assert torch.allclose(reloaded(**batch).logits, t.model(**batch).logits, atol=1e-5), r.name
+
+
+def test_the_per_plan_learning_rate_reaches_the_trainer(swept):
+    _, trained = swept
+    assert trained["all-linear r=8"].settings.learning_rate == 1e-2
+    assert trained["qv r=4"].settings.learning_rate is None  # the task default
+
+
+def test_plans_train_copies_and_never_the_shared_base():
+    data = _data()
+    train, val = split(_sweep(), data, None)
+    shared = share_base(MINILM, "seq-cls", train, val, SETTINGS)
+    before = {k: v.clone() for k, v in shared.model.state_dict().items()}
+    a = engine.prepare(MINILM, PLANS[0].plan, train, val, SETTINGS, shared)
+    b = engine.prepare(MINILM, PLANS[1].plan, train, val, SETTINGS, shared)
+    assert a.result.model is not b.result.model and a.train_rows is b.train_rows is shared.train_rows
+    assert not any("lora_" in name for name, _ in shared.model.named_modules())
+    after = shared.model.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_an_injected_oom_fails_that_plan_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    real = engine._wrap
+
+    def wrap(model, plan, settings):
+        wrapped = real(model, plan, settings)
+        if plan.r == 8:
+            def oom(module, inputs, output):
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+            wrapped.register_forward_hook(oom)
+        return wrapped
+
+    monkeypatch.setattr(engine, "_wrap", wrap)
+    plans = (*PLANS[:2], SweepPlan("qv r=4 again", PLANS[0].plan))
+    results = run_sweep(_sweep(plans), _data(), None, tmp_path)
+    assert [r.status for r in results] == ["done", "failed", "done"]
+    assert results[1].error_key == "train.oom" and results[1].adapter_dir is None
+    assert [s.name for s in summarize(results, "seq-cls")] == ["qv r=4", "qv r=4 again"]
+
+
+def test_stop_between_plans_keeps_the_finished_ones(tmp_path):
+    stop = threading.Event()
+    results = run_sweep(_sweep(), _data(), None, tmp_path, on_result=lambda r, t: stop.set(), stop=stop)
+    assert [r.status for r in results] == ["done"] and results[0].adapter_dir
+
+
+def _wait_for(cond, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def test_stop_mid_sweep_in_the_job_queue_keeps_finished_plans(tmp_path, monkeypatch):
+    real = engine._wrap
+
+    def slow_second_plan(model, plan, settings):  # so the stop surely lands while plan 2 trains
+        wrapped = real(model, plan, settings)
+        if plan.r == 8:
+            wrapped.register_forward_hook(lambda *_: time.sleep(0.2))
+        return wrapped
+
+    monkeypatch.setattr(engine, "_wrap", slow_second_plan)
+    manager = JobManager(root=tmp_path)
+    run = SweepRun(_sweep(settings=SETTINGS.with_changes(max_steps=30, eval_every=100)), _data(), None, tmp_path)
+    ids = run.submit(manager, OWNER)
+    assert len(ids) == 3 and manager.queue_position(ids[2]) is not None  # queued one after another
+    _wait_for(lambda: manager.get(OWNER, ids[1]).snapshot.step >= 2)
+    assert run.running()[0].name == PLANS[1].name
+    run.stop()
+    _wait_for(lambda: run.finished)
+    statuses = [manager.get(OWNER, i).snapshot.status for i in ids]
+    assert statuses == ["done", "stopped", "stopped"]
+    assert [r.status for r in run.results] == ["done", "stopped"] and all(r.adapter_dir for r in run.results)
+    assert run.results[1].trainable_params == run.results[1].budget_params
+    assert run._shared is None  # the shared base is dropped once no plan is left
+
+
+@pytest.mark.parametrize(
+    ("points", "maximize", "front"),
+    [
+        ([("a", 10, 0.5), ("b", 20, 0.6), ("c", 30, 0.55)], True, ["a", "b"]),
+        ([("a", 10, 0.5), ("b", 20, 0.4), ("c", 30, 0.45)], False, ["a", "b"]),
+        ([("a", 10, 0.5), ("b", 10, 0.5)], True, ["a", "b"]),
+        ([("a", 10, 0.9), ("b", 20, 0.6)], True, ["a"]),
+    ],
+)
+def test_pareto_frontier(points, maximize, front):
+    assert pareto(points, maximize) == front
+
+
+def test_summary_is_the_mean_and_spread_over_seeds():
+    import statistics
+
+    rows = [PlanResult("a", s, "done", 10, 10, {"accuracy": acc}, 1.0, adapter_dir="x") for s, acc in ((1, .5), (2, .7))]
+    rows.append(PlanResult("b", 1, "failed"))
+    (a,) = summarize(rows, "seq-cls")
+    assert a.quality == pytest.approx(0.6) and a.spread == pytest.approx(statistics.stdev([0.5, 0.7]))
+    assert a.seeds == 2 and a.on_frontier
+
+
+def test_ladders_come_from_the_presets():
+    inv = list_adaptable_layers(build_meta_model(load_config(ModelSpec("embedded", "smollm2", "causal-lm"))))
+    targets = ladder(inv, "targets", "causal-lm", r=16)
+    assert [p.name for p in targets] == ["qv r=16", "attention r=16", "mlp r=16", "all-linear r=16"]
+    assert set(targets[0].plan.targets) == {"q_proj", "v_proj"} and targets[3].plan.target_regex == "all-linear"
+    assert set(targets[2].plan.targets) == {"gate_proj", "up_proj", "down_proj"}
+    ranks = ladder(inv, "ranks", "causal-lm", preset="attention")
+    assert [p.plan.r for p in ranks] == [4, 8, 16, 64] and all(p.plan.lora_alpha == 2 * p.plan.r for p in ranks)
+    with pytest.raises(LensError):
+        ladder(inv, "nope", "causal-lm")
+
+
+@pytest.mark.parametrize(
+    ("plans", "seeds", "key"),
+    [(PLANS[:1], (1,), "sweep.plan_count"), ((PLANS[0], PLANS[0]), (1,), "sweep.duplicate_name"),
+     (PLANS[:2], (1, 1), "sweep.seed_count"), (PLANS[:2], (1, 2, 3, 4), "sweep.seed_count"),
+     ((PLANS[0], SweepPlan("x", LoraPlan(targets=("q",), task="causal-lm"))), (1,), "sweep.mixed_tasks"),
+     ((PLANS[0], SweepPlan("x", PLANS[0].plan, learning_rate=5.0)), (1,), "train.bad_lr")],
+)  # fmt: skip
+def test_bad_sweeps_are_refused_with_one_sentence(plans, seeds, key):
+    with pytest.raises(LensError) as info:
+        validate_sweep(_sweep(plans, seeds=seeds))
+    assert info.value.key == key
+
+
+def test_the_workspace_keeps_a_sweep_across_a_reopen(tmp_path):
+    from core.workspace.identity import new_visitor_id
+    from core.workspace.store import WorkspaceStore
+
+    a, b = new_visitor_id(), new_visitor_id()
+    sweep = _sweep(seeds=(1, 2))
+    result = PlanResult("qv r=4", 1, "done", 74, 74, {"accuracy": 0.5}, 2.5, 10.0, 123, "rss_growth", "/x",
+                        [{"step": 1, "loss": 0.7, "lr": 0.1}])  # fmt: skip
+    with WorkspaceStore(tmp_path / "ws.sqlite3") as store:
+        record = store.add_sweep(a, sweep)
+        store.update_sweep(a, record.number, result=result)
+        store.update_sweep(a, record.number, status="done")
+        assert store.sweeps(b) == []
+    with WorkspaceStore(tmp_path / "ws.sqlite3") as store:
+        (kept,) = store.sweeps(a)
+        assert kept.sweep == sweep and kept.status == "done" and kept.results == (result,)
+        assert kept.folder.endswith(f"sweeps/{record.number}")
+        assert store.add_sweep(a, kept.sweep).number == record.number + 1  # re-run from the record
+        assert store.delete_sweep(a, record.number) and len(store.sweeps(a)) == 1
+
+
+def test_cli_prints_one_json_line_per_plan_and_the_pareto_set(tmp_path, capsys):
+    from core.cli.main import main
+    from core.planning.plans_io import SavedPlan, export_plans
+
+    plans = tmp_path / "plans.json"
+    plans.write_text(export_plans([SavedPlan(p.name, MINILM, p.plan) for p in PLANS[:2]]), encoding="utf-8")
+    csv = tmp_path / "reviews.csv"
+    csv.write_text("text,label\n" + "\n".join(f"\"{e.text.replace(chr(34), '')}\",{e.label}" for e in _data().examples))
+    code = main(["sweep", "minilm", "--task", "seq-cls", "--data", str(csv), "--plans", str(plans), "--steps", "2",
+                 "--batch", "4", "--seq-len", "32", "--out", str(tmp_path / "out"), "--json"])  # fmt: skip
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert code == 0 and len(lines) == 3
+    for line, item in zip(lines[:2], PLANS[:2], strict=True):
+        assert line["name"] == item.name and line["trainable_params"] == line["budget_params"] > 0
+        assert {"accuracy", "macro_f1", "eval_loss", "seconds", "tokens_per_second", "peak_memory_bytes"} <= set(line)
+        assert (tmp_path / "out" / line["adapter_dir"].split("/out/")[1] / "adapter_model.safetensors").is_file()
+    assert lines[2]["summary"] and set(lines[2]["pareto"]) <= {p.name for p in PLANS[:2]} and lines[2]["pareto"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["sweep", "minilm", "--task", "seq-cls", "--data", "rotten-tomatoes"],
+     ["sweep", "minilm", "--task", "seq-cls", "--data", "rotten-tomatoes", "--ladder", "ranks", "--seeds", "9"],
+     ["sweep", "minilm", "--task", "seq-cls", "--data", "rotten-tomatoes", "--plans", "/nonexistent.json"]],
+)  # fmt: skip
+def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
+    from core.cli.main import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_sweep_page_runs_a_ladder_and_shows_the_frontier_table_and_downloads():
+    from streamlit.testing.v1 import AppTest
+
+    from core.training import sweep_run
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value.startswith("Sweep")
+    at.selectbox(key="sweep.model").set_value("minilm").run()
+    assert at.selectbox(key="sweep.task.minilm").value == "seq-cls"
+    at.selectbox(key="train.data.seq-cls").set_value("chatterbot-en").run()
+    at.radio(key="sweep.source").set_value("ranks").run()
+    at.selectbox(key="sweep.preset").set_value("qv").run()
+    at.number_input(key="sweep.steps.seq-cls").set_value(2).run()
+    at.number_input(key="sweep.batch.seq-cls").set_value(4).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="sweep.start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (run,) = [r for r in sweep_run._LIVE.values() if r.sweep.data_name == "chatterbot-en"]
+    assert [p.plan.r for p in run.sweep.plans] == [4, 8, 16, 64]
+    _wait_for(lambda: run.finished, timeout=600)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "Trainable parameters" in d.value.columns)
+    assert list(table["Plan"]) == ["qv r=4", "qv r=8", "qv r=16", "qv r=64"]
+    assert list(table["Trainable parameters"]) == [r.trainable_params for r in run.results]
+    assert table["On the frontier"].any()
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the table (CSV)" in labels and sum("(.zip)" in x for x in labels) == 4
+    pick = at.selectbox(key="sweep.pick")
+    assert pick.format_func(pick.value).endswith("4 plans · Finished")
