@@ -7,11 +7,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.cli import analyze, budget, layers, memory, train
+from core.cli import analyze, budget, layers, memory, train, warm
 from core.errors import LensError
 
 # Every command, imported explicitly: a broken command fails loudly here instead of disappearing.
-COMMANDS = (layers, budget, memory, train, analyze)
+COMMANDS = (layers, budget, memory, train, analyze, warm)
 
 
 class _Parser(argparse.ArgumentParser):
