@@ -149,7 +149,9 @@ def make_collator(tok: Any, task: str, padding_free: bool = False) -> Any:
     if task == "seq-cls":
         return DataCollatorWithPadding(tok, pad_to_multiple_of=multiple, return_tensors="pt")
     if padding_free:
-        return DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE, return_tensors="pt")
+        flatten = DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE, return_tensors="pt")
+        # No KV cache: with one, transformers' mask no longer follows position_ids (rows would see each other).
+        return lambda rows: {**flatten(rows), "use_cache": False}
     return DataCollatorForSeq2Seq(tok, label_pad_token_id=IGNORE, pad_to_multiple_of=multiple, return_tensors="pt")
 
 
@@ -163,8 +165,8 @@ def packing_is_exact(model: Any) -> bool:
     training, _ = model.training, model.eval()  # no dropout in the comparison
     try:
         with torch.no_grad():
-            together = model(input_ids=packed, position_ids=positions).logits[0, len(first) :]
-            alone = model(input_ids=second[None].to(device)).logits[0]
+            together = model(input_ids=packed, position_ids=positions, use_cache=False).logits[0, len(first) :]
+            alone = model(input_ids=second[None].to(device), use_cache=False).logits[0]
     except (TypeError, ValueError, RuntimeError):
         return False
     finally:
