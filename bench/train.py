@@ -48,6 +48,8 @@ CASES = {
     "minilm": ("seq-cls", "rotten-tomatoes", LoraPlan(targets=("query", "value"), task="seq-cls")),
 }
 OFF = {"padding_free": False, "labels_only_head": False, "group_by_length": False}
+# Dense bf16 tensor-core peaks from NVIDIA's datasheets (TFLOP/s), for MFU; --peak-tflops overrides.
+PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10G": 70.0}
 
 
 @dataclass
@@ -211,13 +213,41 @@ def _summary(runs: list[Run]) -> dict:
     }
 
 
+def flops_per_token(name: str, task: str) -> float:
+    """Model FLOPs of one LoRA training token: 2N forward + 2N for the input gradients backward, N the
+    weights of every Linear layer (LM head included); frozen weights get no weight gradient."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    config = AutoConfig.from_pretrained(str(weights_folder(name)))
+    cls = AutoModelForCausalLM if task == "causal-lm" else AutoModelForSequenceClassification
+    with torch.device("meta"):
+        model = cls.from_config(config)
+    return 4.0 * sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+def peak_flops(device: str, override: float | None) -> float | None:
+    if override:
+        return override * 1e12
+    return next((tf * 1e12 for chip, tf in PEAK_BF16_TFLOPS.items() if chip in device), None)
+
+
+def add_mfu(result: dict, name: str, peak: float | None) -> None:
+    """MFU of each side against the chip's bf16 peak (GPU only: a CPU has no such peak here)."""
+    if peak is None or not torch.cuda.is_available():
+        return
+    per_token = flops_per_token(name, CASES[name][0])
+    for r in result.values():
+        r["mfu"] = r["tokens_per_s"] * per_token / peak
+
+
 def report(name: str, result: dict) -> None:
     """Prints tokens/s, the engine's ratio to each side, and how far each loss curve is from (a)'s."""
     ours, ref = result["lora-lens"], result["(a) dynamic"]["losses"]
     for side, r in result.items():
         gap = max((abs(x - y) for x, y in zip(r["losses"], ref, strict=False)), default=0.0)
+        mfu = f"  MFU {r['mfu']:.1%}" if "mfu" in r else ""
         print(f"{name:8s} {side:12s} {r['tokens_per_s']:9.1f} tok/s  lora-lens x{ours['tokens_per_s'] / r['tokens_per_s']:.2f}"
-              f"  runs {r['all_tokens_per_s']}  max |loss - (a)| {gap:.4f}  last loss {r['losses'][-1]:.4f}")  # fmt: skip
+              f"  runs {r['all_tokens_per_s']}  max |loss - (a)| {gap:.4f}  last loss {r['losses'][-1]:.4f}{mfu}")  # fmt: skip
 
 
 def main() -> None:
@@ -229,6 +259,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--peak-tflops", type=float, help="the chip's dense bf16 peak, for MFU (default: known chips)")
     args = ap.parse_args()
     from transformers.utils import logging as hf_logging
 
@@ -240,6 +271,7 @@ def main() -> None:
     results = {"device": device, "args": vars(args), "models": {}}
     for name in args.model:
         results["models"][name] = bench_model(name, args)
+        add_mfu(results["models"][name], name, peak_flops(device, args.peak_tflops))
         report(name, results["models"][name])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
