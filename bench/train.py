@@ -9,8 +9,8 @@ rate, warm-up and seed, and counts only real (non-pad) tokens with Trainer's own
   (b) trl-sft    TRL's SFTTrainer with its defaults on prompt/completion rows (completion-only loss)
   (c) max-len    the tutorial script, every row padded to max_length: a labelled reference only
   plain          the engine with its speed switches off (must match (a))
-  lora-lens      the engine as the app and CLI run it (padding-free SFT batches, LM head on labels
-                 only, length-grouped batches)
+  lora-lens      the engine as the app and CLI run it (LM head on labels only)
+  lora-lens+pf   the same with padding-free SFT batches (DataCollatorWithFlattening + position_ids)
 
 Sides run interleaved, ``--repeats`` times each; the median tokens/s counts (the machine is shared).
 
@@ -185,9 +185,10 @@ def sides(name: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -> dic
         "(c) max-len": lambda: trainer_side(folder, plan, data, s, max_length=True),
         "plain": lambda: engine_side(name, plan, data, s.with_changes(**OFF)),
         "lora-lens": lambda: engine_side(name, plan, data, s),
+        "lora-lens+pf": lambda: engine_side(name, plan, data, s.with_changes(padding_free=True)),
     }
     if plan.task != "causal-lm":
-        del table["(b) trl-sft"]
+        del table["(b) trl-sft"], table["lora-lens+pf"]
     return table
 
 
