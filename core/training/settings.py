@@ -51,7 +51,7 @@ class TrainSettings:
     # Speed measures that change no loss (bench/train.py, tests/test_train_speed.py): SFT rows packed
     # without padding (position_ids) and the LM head run only where a label follows; and batches of
     # similar-length rows (changes the order rows are seen in, so it is a separate switch).
-    padding_free: bool = False  # slower on CPU here (SDPA with a block mask); for GPUs, see bench/gpu.sh
+    padding_free: bool = True  # 1.39x over (a) with the labels-only head, docs/benchmarks.md
     labels_only_head: bool = True
     group_by_length: bool = False  # off until its effect on short demo runs is measured
 
