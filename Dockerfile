@@ -18,5 +18,8 @@ COPY --chown=user . .
 # The project itself (the lora-lens command); its dependencies are the pinned files above.
 RUN pip install --no-cache-dir --no-deps .
 USER user
+# Convert the embedded SmolLM2 GGUF to its cached fp32 safetensors now, through the code the app runs
+# (core.models.embedded.weights_folder into LORA_LENS_CACHE): the first training then starts at once.
+RUN python -m core warm
 EXPOSE 8501
 CMD ["python", "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", "8501", "--server.address", "0.0.0.0"]

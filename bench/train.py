@@ -1,83 +1,116 @@
-"""Training throughput: LoRA Lens's engine vs a minimal reference Trainer + PEFT script, and vs TRL's SFTTrainer.
+"""Training throughput: LoRA Lens's engine against fair baselines, in one process.
 
-Same model, data, LoRA plan (``to_lora_config``), steps, batch, learning rate and
-seed, in one process. The reference does what naive scripts do: pad every row to
-``max_length`` and use the default collator. The TRL baseline (chat SFT only) is
-``SFTTrainer`` with prompt/completion rows and completion-only loss, the same fp32
-model from our loader. All count only real (non-pad) training tokens, so tokens/s
-measures useful work.
+Every side trains the same model, rows, LoRA plan (``to_lora_config``), steps, batch, learning
+rate, warm-up and seed, and counts only real (non-pad) tokens with Trainer's own counter
+(``include_num_input_tokens_seen="non_padding"``), timed from train begin to the last step:
 
-    python bench/train.py                     # both embedded models, CPU-sized
-    python bench/train.py --model smollm2 --steps 30 --batch 16
+  (a) dynamic    transformers Trainer + PEFT, rows padded per batch (DataCollatorForSeq2Seq /
+                 DataCollatorWithPadding), prompt tokens masked: what a competent user writes
+  (b) trl-sft    TRL's SFTTrainer with its defaults on prompt/completion rows (completion-only loss)
+  (c) max-len    the tutorial script, every row padded to max_length: a labelled reference only
+  plain          the engine with its speed switches off (must match (a))
+  lora-lens      the engine as the app and CLI run it (LM head on labels only)
+  lora-lens+pf   the same with padding-free SFT batches (DataCollatorWithFlattening + position_ids)
+
+Sides run interleaved, ``--repeats`` times each; the median tokens/s counts (the machine is shared).
+
+    python bench/train.py                        # both embedded models, CPU-sized
+    python bench/train.py --model smollm2 --repeats 3 --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from core.data.bundled import load_bundled  # noqa: E402
-from core.data.dataset import TextDataset  # noqa: E402
-from core.data.splits import sample  # noqa: E402
-from core.models.spec import ModelSpec  # noqa: E402
-from core.planning.plan import LoraPlan, to_lora_config  # noqa: E402
-from core.training.engine import fit, prepare  # noqa: E402
-from core.training.run_state import RunState  # noqa: E402
-from core.training.settings import TrainSettings  # noqa: E402
+from core.data.bundled import load_bundled
+from core.data.dataset import TextDataset
+from core.data.splits import sample
+from core.models.embedded import weights_folder
+from core.models.spec import ModelSpec
+from core.planning.plan import LoraPlan, to_lora_config
+from core.training import recipe
+from core.training.encode import jsonl_rows
+from core.training.engine import fit, prepare
+from core.training.run_state import RunState
+from core.training.settings import TrainSettings
 
 CASES = {
-    "smollm2": ("causal-lm", "chatterbot-en", LoraPlan(targets=("q_proj", "v_proj"), task="causal-lm")),
+    "smollm2": ("causal-lm", "chatterbot-ko", LoraPlan(targets=("q_proj", "v_proj"), task="causal-lm")),
     "minilm": ("seq-cls", "rotten-tomatoes", LoraPlan(targets=("query", "value"), task="seq-cls")),
 }
+OFF = {"padding_free": False, "labels_only_head": False, "group_by_length": False}
+# Dense bf16 tensor-core peaks from NVIDIA's datasheets (TFLOP/s), for MFU; --peak-tflops overrides.
+PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10G": 70.0}
 
 
-def ours(spec: ModelSpec, plan: LoraPlan, data: TextDataset, settings: TrainSettings) -> float:
-    session = prepare(spec, plan, data, data, settings)
-    state = RunState()
-    with tempfile.TemporaryDirectory() as work:
-        fit(session, Path(work), state)
-    snap = state.snapshot()
-    assert snap.status == "done", snap.error_key
-    return float(snap.tokens_per_s or 0.0)
+@dataclass
+class Run:
+    """One side's run: real tokens per second and its per-step training losses."""
+
+    tokens_per_s: float
+    losses: list[float] = field(default_factory=list)
+    peak_gpu_bytes: int | None = None
 
 
 def _timer() -> object:
-    """Times the training loop exactly as our ``ProgressCallback`` does (train begin -> last step)."""
+    """Times the training loop exactly as the engine's ``ProgressCallback`` does (train begin -> last step)."""
     from transformers import TrainerCallback
 
     class Timer(TrainerCallback):
         start = end = 0.0
 
         def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001, ANN003
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
             self.start = time.monotonic()
 
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN003
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
             self.end = time.monotonic()
 
     return Timer()
 
 
-class _Counting:
-    """The default collator, counting real tokens like our engine does."""
-
-    def __init__(self) -> None:
-        from transformers import default_data_collator
-
-        self.collate = default_data_collator
-        self.tokens = 0
-
-    def __call__(self, rows: list) -> dict:
-        batch = self.collate(rows)
-        self.tokens += int(batch["attention_mask"].sum())
-        return batch
+def _run_trainer(trainer: object, timer: object) -> Run:
+    trainer.train()  # type: ignore[attr-defined]
+    state = trainer.state  # type: ignore[attr-defined]
+    losses = [row["loss"] for row in state.log_history if "loss" in row]
+    peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
+    return Run(state.num_input_tokens_seen / (timer.end - timer.start), losses, peak)  # type: ignore[attr-defined]
 
 
-def _reference_rows(tok: object, data: TextDataset, task: str, seq_len: int, labels: list[str]) -> list[dict]:
+def _args(cls: type, work: str, task: str, s: TrainSettings, **extra: object) -> object:
+    """The same optimiser schedule on every side: lr, linear warm-up, seed, one log per step."""
+    return cls(
+        output_dir=work, max_steps=s.max_steps, per_device_train_batch_size=s.batch_size,
+        learning_rate=s.lr_for(task), warmup_steps=min(s.warmup_steps, s.max_steps), lr_scheduler_type="linear",
+        logging_steps=1, report_to="none", save_strategy="no", seed=s.seed, data_seed=s.seed, disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(), bf16=recipe.resolve_precision("auto") == "bf16",
+        include_num_input_tokens_seen="non_padding", remove_unused_columns=False, **extra,
+    )  # fmt: skip
+
+
+def _peft_model(folder: str, plan: LoraPlan, labels: tuple[str, ...], pad_id: int | None, seed: int) -> object:
+    from peft import get_peft_model
+    from transformers import set_seed
+
+    set_seed(seed)
+    return get_peft_model(recipe.load_model(folder, plan.task, labels, pad_id), to_lora_config(plan))
+
+
+def _maxlen_rows(tok: object, data: TextDataset, task: str, seq_len: int, labels: tuple[str, ...]) -> list[dict]:
+    """The tutorial's rows: chat text padded to ``max_length``, loss on every real token (prompt included)."""
     rows = []
     for ex in data.examples:
         if task == "causal-lm":
@@ -95,72 +128,127 @@ def _reference_rows(tok: object, data: TextDataset, task: str, seq_len: int, lab
     return rows
 
 
-def reference(folder: str, plan: LoraPlan, data: TextDataset, settings: TrainSettings) -> float:
-    """What a typical tutorial script does: Trainer + get_peft_model, max_length padding."""
-    from peft import get_peft_model
-    from transformers import (
-        AutoModelForCausalLM,
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        Trainer,
-        TrainingArguments,
-        set_seed,
-    )
+def trainer_side(folder: str, plan: LoraPlan, data: TextDataset, s: TrainSettings, max_length: bool) -> Run:
+    """(a) Trainer + PEFT with transformers' padding collators, or (c) the max_length tutorial script."""
+    from transformers import Trainer, TrainingArguments, default_data_collator
 
-    task = plan.task
-    tok = AutoTokenizer.from_pretrained(folder)
-    tok.pad_token = tok.pad_token or tok.eos_token
-    labels = data.labels()
-    rows = _reference_rows(tok, data, task, settings.seq_len_for(task), labels)
-    set_seed(settings.seed)
-    if task == "causal-lm":
-        model = AutoModelForCausalLM.from_pretrained(folder)
+    task, tok = plan.task, recipe.load_tokenizer(folder)
+    labels = tuple(sorted({str(ex.label) for ex in data.examples})) if task == "seq-cls" else ()
+    if max_length:
+        rows, collator = _maxlen_rows(tok, data, task, s.seq_len_for(task), labels), default_data_collator
     else:
-        model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=len(labels))
-    model = get_peft_model(model, to_lora_config(plan))
-    collator = _Counting()
+        rows = recipe.encode_rows(tok, jsonl_rows(data, task), task, s.seq_len_for(task), labels)
+        collator = recipe.make_collator(tok, task)
+    model = _peft_model(folder, plan, labels, tok.pad_token_id, s.seed)
     with tempfile.TemporaryDirectory() as work:
-        args = TrainingArguments(
-            output_dir=work, max_steps=settings.max_steps, per_device_train_batch_size=settings.batch_size,
-            learning_rate=settings.lr_for(task), report_to="none", save_strategy="no", seed=settings.seed,
-            disable_tqdm=True, use_cpu=not torch.cuda.is_available(), bf16=torch.cuda.is_available(),
-        )  # fmt: skip
         timer = _timer()
-        trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=collator, callbacks=[timer])
-        trainer.train()
-    return collator.tokens / (timer.end - timer.start)  # type: ignore[attr-defined]
+        trainer = Trainer(model=model, args=_args(TrainingArguments, work, task, s), train_dataset=rows,
+                          data_collator=collator, callbacks=[timer])  # fmt: skip
+        return _run_trainer(trainer, timer)
 
 
-def trl_sft(folder: str, plan: LoraPlan, data: TextDataset, settings: TrainSettings) -> float:
-    """TRL's ``SFTTrainer`` on prompt/completion chat rows, loss on the completion only."""
+def trl_side(folder: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -> Run:
+    """(b) TRL's ``SFTTrainer`` with its defaults on prompt/completion chat rows (completion-only loss)."""
     from datasets import Dataset
-    from peft import get_peft_model
-    from transformers import set_seed
     from trl import SFTConfig, SFTTrainer
 
-    from core.training.loader import load_model, load_tokenizer
-
-    tok = load_tokenizer(folder)
+    tok = recipe.load_tokenizer(folder)
     rows = [
         {"prompt": [{"role": "user", "content": ex.text}], "completion": [{"role": "assistant", "content": ex.response}]}
         for ex in data.examples
     ]
-    set_seed(settings.seed)
-    model = get_peft_model(load_model(folder, "causal-lm", (), tok.pad_token_id), to_lora_config(plan))
+    model = _peft_model(folder, plan, (), tok.pad_token_id, s.seed)
     with tempfile.TemporaryDirectory() as work:
-        args = SFTConfig(
-            output_dir=work, max_steps=settings.max_steps, per_device_train_batch_size=settings.batch_size,
-            learning_rate=settings.lr_for("causal-lm"), warmup_steps=min(settings.warmup_steps, settings.max_steps),
-            lr_scheduler_type="linear", max_length=settings.seq_len_for("causal-lm"), completion_only_loss=True,
-            report_to="none", save_strategy="no", seed=settings.seed, data_seed=settings.seed, disable_tqdm=True,
-            use_cpu=not torch.cuda.is_available(), bf16=torch.cuda.is_available(),
-            include_num_input_tokens_seen="non_padding", logging_steps=1,
-        )  # fmt: skip
         timer = _timer()
+        args = _args(SFTConfig, work, "causal-lm", s, max_length=s.seq_len_for("causal-lm"))
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tok,
                              callbacks=[timer])  # fmt: skip
-        trainer.train()
-    return trainer.state.num_input_tokens_seen / (timer.end - timer.start)  # type: ignore[attr-defined]
+        return _run_trainer(trainer, timer)
+
+
+def engine_side(name: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -> Run:
+    """The engine exactly as the app's job queue and the CLI call it."""
+    session = prepare(ModelSpec("embedded", name), plan, data, data, s)
+    state = RunState()
+    with tempfile.TemporaryDirectory() as work:
+        fit(session, Path(work), state)
+    snap = state.snapshot()
+    assert snap.status == "done", snap.error_key
+    return Run(float(snap.tokens_per_s or 0.0), [row["loss"] for row in snap.losses], snap.gpu_mem_bytes)
+
+
+def sides(name: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -> dict[str, Callable[[], Run]]:
+    folder = str(weights_folder(name))
+    table = {
+        "(a) dynamic": lambda: trainer_side(folder, plan, data, s, max_length=False),
+        "(b) trl-sft": lambda: trl_side(folder, plan, data, s),
+        "(c) max-len": lambda: trainer_side(folder, plan, data, s, max_length=True),
+        "plain": lambda: engine_side(name, plan, data, s.with_changes(**OFF)),
+        "lora-lens": lambda: engine_side(name, plan, data, s),
+        "lora-lens+pf": lambda: engine_side(name, plan, data, s.with_changes(padding_free=True)),
+    }
+    if plan.task != "causal-lm":
+        del table["(b) trl-sft"], table["lora-lens+pf"]
+    return table
+
+
+def bench_model(name: str, args: argparse.Namespace) -> dict:
+    task, dataset, plan = CASES[name]
+    full = load_bundled(dataset, task)
+    data = sample(full, min(args.rows, len(full)), seed=0)
+    s = TrainSettings(max_steps=args.steps, batch_size=args.batch, max_seq_len=args.seq_len,
+                      eval_every=10**5, max_eval_examples=8)  # fmt: skip
+    table, runs = sides(name, plan, data, s), {}
+    for _ in range(args.repeats):
+        for side, run in table.items():
+            runs.setdefault(side, []).append(run())
+    return {side: _summary(rs) for side, rs in runs.items()}
+
+
+def _summary(runs: list[Run]) -> dict:
+    return {
+        "tokens_per_s": statistics.median(r.tokens_per_s for r in runs),
+        "all_tokens_per_s": [round(r.tokens_per_s, 1) for r in runs],
+        "losses": [round(x, 4) for x in runs[0].losses],
+        "peak_gpu_bytes": runs[0].peak_gpu_bytes,
+    }
+
+
+def flops_per_token(name: str, task: str) -> float:
+    """Model FLOPs of one LoRA training token: 2N forward + 2N for the input gradients backward, N the
+    weights of every Linear layer (LM head included); frozen weights get no weight gradient."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    config = AutoConfig.from_pretrained(str(weights_folder(name)))
+    cls = AutoModelForCausalLM if task == "causal-lm" else AutoModelForSequenceClassification
+    with torch.device("meta"):
+        model = cls.from_config(config)
+    return 4.0 * sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+def peak_flops(device: str, override: float | None) -> float | None:
+    if override:
+        return override * 1e12
+    return next((tf * 1e12 for chip, tf in PEAK_BF16_TFLOPS.items() if chip in device), None)
+
+
+def add_mfu(result: dict, name: str, peak: float | None) -> None:
+    """MFU of each side against the chip's bf16 peak (GPU only: a CPU has no such peak here)."""
+    if peak is None or not torch.cuda.is_available():
+        return
+    per_token = flops_per_token(name, CASES[name][0])
+    for r in result.values():
+        r["mfu"] = r["tokens_per_s"] * per_token / peak
+
+
+def report(name: str, result: dict) -> None:
+    """Prints tokens/s, the engine's ratio to each side, and how far each loss curve is from (a)'s."""
+    ours, ref = result["lora-lens"], result["(a) dynamic"]["losses"]
+    for side, r in result.items():
+        gap = max((abs(x - y) for x, y in zip(r["losses"], ref, strict=False)), default=0.0)
+        mfu = f"  MFU {r['mfu']:.1%}" if "mfu" in r else ""
+        print(f"{name:8s} {side:12s} {r['tokens_per_s']:9.1f} tok/s  lora-lens x{ours['tokens_per_s'] / r['tokens_per_s']:.2f}"
+              f"  runs {r['all_tokens_per_s']}  max |loss - (a)| {gap:.4f}  last loss {r['losses'][-1]:.4f}{mfu}")  # fmt: skip
 
 
 def main() -> None:
@@ -170,32 +258,24 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=128)
     ap.add_argument("--rows", type=int, default=400)
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--peak-tflops", type=float, help="the chip's dense bf16 peak, for MFU (default: known chips)")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)  # the reference script's count
-        os.environ["LORA_LENS_CPU_THREADS"] = str(args.threads)  # and our engine's, set in its own thread
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU x{torch.get_num_threads()}"
-    print(f"device: {device}; steps {args.steps}, batch {args.batch}, max_seq_len {args.seq_len}")
+    print(f"device: {device}; steps {args.steps}, batch {args.batch}, max_seq_len {args.seq_len}, "
+          f"repeats {args.repeats}")  # fmt: skip
+    results = {"device": device, "args": vars(args), "models": {}}
     for name in args.model:
-        task, dataset, plan = CASES[name]
-        data = sample(load_bundled(dataset, task), min(args.rows, len(load_bundled(dataset, task))), seed=0)
-        settings = TrainSettings(
-            max_steps=args.steps, batch_size=args.batch, max_seq_len=args.seq_len,
-            eval_every=10**5, max_eval_examples=8,
-        )  # fmt: skip
-        from core.models.embedded import weights_folder
-
-        ref = reference(str(weights_folder(name)), plan, data, settings)
-        eng = ours(ModelSpec("embedded", name), plan, data, settings)
-        print(f"{name:8s} {task:9s} reference {ref:9.0f} tok/s | lora-lens {eng:9.0f} tok/s | x{eng / ref:.2f}")
-        if task == "causal-lm":
-            sft = trl_sft(str(weights_folder(name)), plan, data, settings)
-            print(f"{name:8s} {task:9s} trl-sft   {sft:9.0f} tok/s | lora-lens {eng:9.0f} tok/s | x{eng / sft:.2f}")
+        results["models"][name] = bench_model(name, args)
+        add_mfu(results["models"][name], name, peak_flops(device, args.peak_tflops))
+        report(name, results["models"][name])
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -145,5 +145,5 @@ def test_every_command_is_registered_explicitly():
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {"layers", "budget", "memory", "train", "analyze", "sweep"}
+    assert set(sub.choices) == {"layers", "budget", "memory", "train", "analyze", "sweep", "warm"}
     assert len(COMMANDS) == len(sub.choices)

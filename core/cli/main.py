@@ -7,12 +7,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.cli import analyze, budget, layers, memory, sweep, train
+from core.cli import analyze, budget, layers, memory, sweep, train, warm
 from core.errors import LensError
 from core.limits import as_lens_error
 
 # Every command, imported explicitly: a broken command fails loudly here instead of disappearing.
-COMMANDS = (layers, budget, memory, train, analyze, sweep)
+COMMANDS = (layers, budget, memory, train, analyze, sweep, warm)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -156,7 +156,10 @@ def _trainer(session: TrainSession, workdir: Path, callback: ProgressCallback) -
     args = recipe.training_arguments(
         r.settings.recipe_config(r.task), str(workdir / "trainer"), r.task, has_val, r.precision
     )
-    trainer = recipe.build_trainer(r.model, r.tokenizer, args, r.task, session.train_rows, session.val_rows)
+    trainer = recipe.build_trainer(
+        r.model, r.tokenizer, args, r.task, session.train_rows, session.val_rows,
+        padding_free=r.settings.padding_free, labels_only_head=r.settings.labels_only_head,
+    )  # fmt: skip
     trainer.add_callback(callback)
     trainer.remove_callback(PrinterCallback)  # progress goes to the RunState, not stdout
     return trainer

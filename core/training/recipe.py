@@ -139,15 +139,60 @@ def encode_rows(tok: Any, rows: list[Row], task: str, max_len: int, labels: tupl
     return [r for r in encoded if any(v != IGNORE for v in r["labels"])]
 
 
-def make_collator(tok: Any, task: str) -> Any:
-    """transformers' padding collators: to the batch's longest row (a multiple of 8 on CUDA);
-    SFT labels are padded with -100 so padding never counts in the loss."""
-    from transformers import DataCollatorForSeq2Seq, DataCollatorWithPadding
+def make_collator(tok: Any, task: str, padding_free: bool = False) -> Any:
+    """transformers' collators. Padding-free (SFT): the batch's rows joined into one sequence whose
+    ``position_ids`` restart at each row, so no compute is spent on padding. Else padded to the batch's
+    longest row (a multiple of 8 on CUDA), SFT labels padded with -100 so padding never counts in the loss."""
+    from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, DataCollatorWithPadding
 
     multiple = 8 if torch.cuda.is_available() else None
     if task == "seq-cls":
         return DataCollatorWithPadding(tok, pad_to_multiple_of=multiple, return_tensors="pt")
+    if padding_free:
+        flatten = DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE, return_tensors="pt")
+        # No KV cache: with one, transformers' mask no longer follows position_ids (rows would see each other).
+        return lambda rows: {**flatten(rows), "use_cache": False}
     return DataCollatorForSeq2Seq(tok, label_pad_token_id=IGNORE, pad_to_multiple_of=multiple, return_tensors="pt")
+
+
+def packing_is_exact(model: Any) -> bool:
+    """Whether ``model`` keeps rows joined by ``position_ids`` apart (its attention mask follows them):
+    the second of two packed rows must get the logits it gets alone. Models that do not fall back to padding."""
+    first, second = torch.arange(1, 6), torch.arange(7, 13)
+    device = next(model.parameters()).device
+    packed = torch.cat([first, second])[None].to(device)
+    positions = torch.cat([torch.arange(len(first)), torch.arange(len(second))])[None].to(device)
+    training, _ = model.training, model.eval()  # no dropout in the comparison
+    try:
+        with torch.no_grad():
+            together = model(input_ids=packed, position_ids=positions, use_cache=False).logits[0, len(first) :]
+            alone = model(input_ids=second[None].to(device), use_cache=False).logits[0]
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    finally:
+        model.train(training)
+    return bool(torch.allclose(together.float(), alone.float(), atol=1e-3, rtol=1e-3))
+
+
+def labels_only_loss(model: Any, inputs: dict, num_items_in_batch: Any = None) -> tuple[Any, Any]:
+    """The causal-LM loss with the LM head run only where a label follows (transformers' ``logits_to_keep``
+    as a boolean mask): the model's own shifted cross-entropy, without vocabulary logits for prompt and
+    padding positions. Normalised like the model's loss: by ``num_items_in_batch`` when given, else a mean."""
+    labels = inputs["labels"]
+    targets = labels[..., 1:]
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[..., :-1] = targets != IGNORE
+    outputs = model(**{k: v for k, v in inputs.items() if k != "labels"}, logits_to_keep=keep)
+    total = torch.nn.functional.cross_entropy(outputs.logits.float(), targets[targets != IGNORE], reduction="sum")
+    count = num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1)
+    return total / count, outputs
+
+
+def accepts_logits_to_keep(model: Any) -> bool:
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(base.forward).parameters
 
 
 # --- 3. metrics -------------------------------------------------------------------------
@@ -198,17 +243,39 @@ def training_arguments(t: dict, output_dir: str, task: str, has_val: bool, preci
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not torch.cuda.is_available(),
         remove_unused_columns=False, label_names=["labels"], prediction_loss_only=task == "causal-lm",
         include_num_input_tokens_seen="non_padding", dataloader_num_workers=0, ddp_find_unused_parameters=False,
+        # Rows of similar length batched together: less padding (the order of rows changes, not the rows).
+        train_sampling_strategy="group_by_length" if t.get("group_by_length") else "random",
         **{ckpt: t["gradient_checkpointing"]},
     )  # fmt: skip
 
 
-def build_trainer(model: Any, tok: Any, args: Any, task: str, train_rows: list[Row], val_rows: list[Row]) -> Any:
-    """A ``Trainer`` over pre-tokenized rows (a plain list is a dataset: Trainer needs len and indexing)."""
+def build_trainer(
+    model: Any, tok: Any, args: Any, task: str, train_rows: list[Row], val_rows: list[Row],
+    padding_free: bool = False, labels_only_head: bool = False,
+) -> Any:  # fmt: skip
+    """A ``Trainer`` over pre-tokenized rows (a plain list is a dataset: Trainer needs len and indexing).
+    SFT speed options: ``padding_free`` batches (when ``packing_is_exact``) and the LM head on labels only."""
     from transformers import Trainer
 
-    return Trainer(
-        model=model, args=args, data_collator=make_collator(tok, task), train_dataset=train_rows,
-        eval_dataset=val_rows or None, compute_metrics=classification_metrics if task == "seq-cls" else None,
+    sft = task == "causal-lm"
+    head_on_labels = sft and labels_only_head and accepts_logits_to_keep(model)
+
+    class RecipeTrainer(Trainer):
+        def compute_loss(self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None):  # noqa: ANN202
+            if not head_on_labels:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            # Divided by the whole accumulated batch's label count when Trainer passes it: do not divide again.
+            self.loss_is_scaled_for_ga = num_items_in_batch is not None
+            loss, outputs = labels_only_loss(model, inputs, num_items_in_batch)
+            return (loss, outputs) if return_outputs else loss
+
+    packed = sft and padding_free and packing_is_exact(model)
+    if packed:  # a padding-free batch has no attention mask and no padding: every token is real
+        args.include_num_input_tokens_seen = "all"
+    collator = make_collator(tok, task, padding_free=packed)
+    return RecipeTrainer(
+        model=model, args=args, data_collator=collator, train_dataset=train_rows, eval_dataset=val_rows or None,
+        compute_metrics=classification_metrics if task == "seq-cls" else None,
     )  # fmt: skip
 
 
@@ -251,7 +318,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     model = wrap_model(model, LoraConfig(**cfg["lora"]), t["gradient_checkpointing"])
     model.print_trainable_parameters()
     targs = training_arguments(t, str(out / "checkpoints"), task, bool(val_rows), resolve_precision(t["precision"]))
-    trainer = build_trainer(model, tok, targs, task, train_rows, val_rows)
+    trainer = build_trainer(model, tok, targs, task, train_rows, val_rows, t.get("padding_free", False),
+                            t.get("labels_only_head", False))  # fmt: skip
     trainer.train()
     metrics = {k: float(v) for k, v in trainer.evaluate().items()} if val_rows else {}
     if "eval_loss" in metrics and task == "causal-lm":
