@@ -120,3 +120,22 @@ def test_the_train_page_refuses_a_run_that_cannot_fit_next_to_start(monkeypatch:
     assert len(errors) == 1 and "pick a smaller model" in errors[0] and "\n" not in errors[0], errors
     assert job_manager().jobs_of("f" * 32) == []
     assert "train.job" not in at.session_state
+
+
+def test_the_job_queue_refuses_a_modules_to_save_name_that_matches_nothing(tmp_path: Path, monkeypatch) -> None:
+    """The Train page queues through ``submit``: PEFT would train no head for ``score_head`` (SmolLM2 has
+    ``lm_head``), so the run is refused in one sentence before anything loads, and nothing is queued — also
+    where this machine's free memory is unknown (the memory check is skipped, this one is not)."""
+    monkeypatch.setattr(preflight, "available_memory", lambda: ("cpu", None))
+    from core.data.bundled import load_bundled
+    from core.training.jobs import JobManager
+
+    ran: list[object] = []
+    manager = JobManager(root=tmp_path, runner=lambda *a, **k: ran.append(a))
+    spec = ModelSpec("embedded", "smollm2", "causal-lm")
+    plan = LoraPlan(targets=("q_proj", "v_proj"), modules_to_save=("score_head",), task="causal-lm")
+    data = load_bundled("chatterbot-en", "causal-lm")
+    with pytest.raises(LensError) as err:
+        manager.submit("a" * 32, spec, plan, data, None, TrainSettings.for_task("causal-lm"))
+    assert err.value.key == "budget.unknown_saved" and "lm_head" in err.value.message("en")
+    assert manager.jobs_of("a" * 32) == [] and ran == [] and not any(tmp_path.iterdir())

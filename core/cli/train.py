@@ -21,9 +21,8 @@ from core.data.bundled import BUNDLED, load_bundled
 from core.data.dataset import TextDataset
 from core.errors import LensError
 from core.limits import check_output_dir
-from core.models.meta import build_meta_model, meta_inventory
+from core.models.meta import build_meta_model
 from core.models.sources import ModelSpec, guess_spec, load_config
-from core.planning.budget import refuse_unknown_saved
 from core.planning.plan import LoraPlan
 from core.planning.presets import default_plan
 from core.training.engine import fit, prepare, save_adapter
@@ -94,8 +93,6 @@ def _inputs(args: argparse.Namespace) -> tuple[ModelSpec, LoraPlan, TextDataset,
         check_output_dir(args.out)
     default = default_plan(list_adaptable_layers(build_meta_model(mc)), task) if args.target is None else None
     plan = plan_from_args(args, task, default)
-    if plan.modules_to_save:  # PEFT would silently train nothing for a name that matches no module
-        refuse_unknown_saved(meta_inventory(load_config(ModelSpec(spec.source, spec.ref, task))), plan.modules_to_save)
     given = {"max_steps": args.steps, "batch_size": args.batch}
     settings = TrainSettings.for_task(
         task, **{k: v for k, v in given.items() if v is not None},

@@ -89,7 +89,7 @@ def _estimator(spec: ModelSpec, plan: LoraPlan, token: str | None) -> Callable[[
 
     mc = load_config(ModelSpec(spec.source, spec.ref, plan.task, spec.num_labels), token=token)
     inventory = list_adaptable_layers(build_meta_model(mc))
-    budget = compute_budget(inventory, plan)
+    budget = compute_budget(inventory, plan)  # refuses a modules_to_save name that matches nothing
     return lambda ms: estimate_training_memory(inventory, budget, ms, config=mc.config, plan=plan)
 
 
@@ -106,12 +106,13 @@ def _smaller(ms: MemorySettings) -> Iterator[MemorySettings]:
 
 
 def check_fits(spec: ModelSpec, plan: LoraPlan, settings: TrainSettings, token: str | None = None) -> Fit | None:
-    """Refuse a run whose estimate exceeds the memory free on this machine, saying what would make it fit.
-    Reads the config (one small download for a Hub model) but never weights; ``None`` when the free memory is unknown."""
+    """Refuse a run whose estimate exceeds the memory free on this machine, saying what would make it fit, and a
+    ``modules_to_save`` name that matches nothing. Reads the config (one small download for a Hub model) but never
+    weights; ``None`` when the free memory is unknown."""
+    estimate = _estimator(spec, plan, token)
     device, free = available_memory()
     if free is None:
         return None
-    estimate = _estimator(spec, plan, token)
     ms = memory_settings(plan.task, settings, device)
     fit = Fit(device, estimate(ms).total, usable(free))
     if fit.fits:
