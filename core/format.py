@@ -8,7 +8,9 @@ __all__ = ["COLUMN_FORMATS", "compact", "count_phrase", "exact", "human_bytes", 
 
 # Streamlit NumberColumn formats by kind of column (a string, so core stays free of streamlit):
 # counts keep their exact value, with thousands separators in the visitor's locale.
-COLUMN_FORMATS: dict[str, str] = {"count": "localized", "share": "percent", "lr": "%.2e", "ratio": "%.4g"}
+COLUMN_FORMATS: dict[str, str] = {
+    "count": "localized", "share": "percent", "percent_units": "%.4f%%", "lr": "%.2e", "ratio": "%.4g",
+}
 
 
 def exact(n: float) -> str:

@@ -110,7 +110,8 @@ def main() -> None:
     frame = compare_frame(results, lang())
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={tr("compare.col_targets"): st.column_config.TextColumn(width="medium"),
-                                **number_columns(**{tr("compare.col_trainable"): "count"})})
+                                **number_columns(**{tr("compare.col_trainable"): "count",
+                                                   tr("compare.col_share"): "percent_units"})})
     st.download_button(tr("compare.download_csv"), frame.to_csv(index=False).encode("utf-8"), "lora-lens-compare.csv",
                        "text/csv", key="compare.csv")
     left, right = st.columns(2)

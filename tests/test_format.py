@@ -44,7 +44,7 @@ def test_plurals_and_korean_counter():
 
 def test_ratio_and_column_formats():
     assert ratio(2.0) == "2" and ratio(0.123456) == "0.1235"
-    assert set(COLUMN_FORMATS) == {"count", "share", "lr", "ratio"}
+    assert set(COLUMN_FORMATS) == {"count", "share", "percent_units", "lr", "ratio"}
 
 
 def test_peft_count_reads_back_exactly():

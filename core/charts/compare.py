@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from core.charts.colors import PALETTE, group_color
 from core.charts.layout import horizontal_y_title
-from core.format import compact, exact, human_bytes, percent, ratio
+from core.format import compact, exact, human_bytes, ratio
 from core.i18n import t
 from core.planning.compare import R_SWEEP, PlanResult
 from core.planning.plan import LoraPlan
@@ -51,7 +51,7 @@ def compare_frame(results: list[PlanResult], lang: str) -> pd.DataFrame:
                 t("compare.col_patterns", lang): _patterns(plan),
                 t("compare.col_trainable", lang): b.trainable_params,  # exact; the page adds separators
                 t("compare.col_compact", lang): compact(b.trainable_params, lang),
-                t("compare.col_share", lang): percent(b.share),
+                t("compare.col_share", lang): round(100 * b.share, 6),  # a number in %, so it sorts
                 t("compare.col_size", lang): human_bytes(b.adapter_bytes(2)),
                 t("compare.col_memory", lang): human_bytes(res.memory_total) if res.memory_total else "-",
                 t("compare.col_scaling", lang): ratio(b.scaling),
