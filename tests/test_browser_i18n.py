@@ -18,7 +18,7 @@ from tests.test_browser import _number, _select
 
 pytestmark = pytest.mark.browser
 
-PAGES = ("inspect", "configure", "compare", "train", "analyze")
+PAGES = ("inspect", "configure", "compare", "train", "analyze", "sweep")
 # Words that are the same in Korean: product, library and format names, acronyms, units, keys on the keyboard.
 SAME_IN_KOREAN = {
     "LoRA", "Lens", "PEFT", "DoRA", "rsLoRA", "Hugging", "Face", "Hub", "Enter", "Ctrl", "Language", "English",
