@@ -763,7 +763,7 @@ def test_full_disk_on_adapter_save_keeps_the_previous_adapter(tmp_path):
 def test_full_disk_during_a_background_run(tmp_path, monkeypatch, manager):
     """Through the job manager: the run fails with a sentence, leaves no folder, the next run works."""
 
-    def prepare(spec, plan, train, val, settings):
+    def prepare(spec, plan, train, val, settings, shared=None):
         return _result(spec, plan, train, val, settings, None)
 
     def fit(result, workdir, state):
