@@ -66,10 +66,13 @@ def adapter_zip(job: Any) -> bytes:
     folder: Path = result.adapter_dir  # type: ignore[assignment]
     config = folder / "adapter_config.json"
     replace = {config.name: portable_config(config.read_text(encoding="utf-8"), result.source.public_ref)}
-    try:
-        extra = analysis_files(result.task, max(len(result.labels), 2), own_data(job.train, job.val))
-    except LensError:  # a run too small to sample: the adapter still downloads, without the analysis
-        extra = {}
+    extra: dict[str, str] = {}
+    train = getattr(job, "train", None)  # a sweep's plan hands over its adapter folder only
+    if train is not None:
+        try:
+            extra = analysis_files(result.task, max(len(result.labels), 2), own_data(train, job.val))
+        except LensError:  # a run too small to sample: the adapter still downloads, without the analysis
+            extra = {}
     return _zip_folder(folder, replace if config.is_file() else None, extra)
 
 
