@@ -180,3 +180,27 @@ def teardown_module() -> None:
         head = ["| architecture | attention | checkpointing | estimate (B) | measured (B) | error |",
                 "|---|---|---|---:|---:|---:|"]
         out.write_text("\n".join(head + sorted(ROWS)) + "\n")
+
+
+def test_plan_changes_reuse_the_copy_and_alpha_needs_no_trace(monkeypatch) -> None:
+    """After other plans were traced from the same cached few-block copy, an estimate still equals the bytes
+    autograd saves; a change of α (a Python scale on B·A) is answered without a new trace."""
+    import core.planning.activations as activations
+
+    config, cls, task, _ = CASES["llama"]
+    torch.manual_seed(0)
+    model = cls(config)
+    inv = list_adaptable_layers(model)
+    settings = MemorySettings("fp32", B, S, device="cpu")
+    for targets in (("q_proj", "v_proj"), ("k_proj", "o_proj"), ("gate_proj", "down_proj")):
+        plan = LoraPlan(targets=targets, task=task)
+        est = estimate_training_memory(inv, compute_budget(inv, plan), settings, plan=plan)
+    traces = []
+    real = activations.saved_activations
+    monkeypatch.setattr(activations, "saved_activations", lambda *a, **k: traces.append(1) or real(*a, **k))
+    alpha = plan.with_changes(lora_alpha=64.0)
+    again = estimate_training_memory(inv, compute_budget(inv, alpha), settings, plan=alpha)
+    assert traces == [] and again["activations"] == est["activations"]
+    peft_model = get_peft_model(model, to_lora_config(plan))
+    peft_model.train()
+    assert est["activations"] == peak_saved_bytes(peft_model, _batch(peft_model, task))

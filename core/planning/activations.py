@@ -16,7 +16,7 @@ from torch import nn
 
 from core.compat import checkpointing_flags_only
 from core.planning.attention import AttentionKind
-from core.planning.tracing import Stack, dummy_batch, find_stacks, meta_copy, split_name, trace_saved
+from core.planning.tracing import Stack, dummy_batch, few_block_copy, split_name, stacks_of, trace_saved
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,12 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
 
     from peft import get_peft_model
 
-    stacks = find_stacks(model)
+    stacks = stacks_of(model)
     layouts, ranks = _layout(budget, inventory, stacks)
     reentrant = settings.gradient_checkpointing and settings.reentrant
     reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing, reentrant)
     keep = [sorted(set(rep.values())) for rep in reps]
-    meta = meta_copy(model, stacks, keep, settings.precision)
+    meta = few_block_copy(model, stacks, keep, settings.precision)
     if settings.gradient_checkpointing:
         if hasattr(meta.config, "use_cache"):
             meta.config.use_cache = False  # as transformers sets it: no KV cache copies of k and v
@@ -141,7 +141,8 @@ def trace_activations(inventory, budget, settings, plan, attention: AttentionKin
     if model is None or not hasattr(model, "config") or not hasattr(type(model), "_from_config"):
         return None
     task = getattr(plan, "task", None) or _task_of(model)
-    key = (id(model), type(model).__name__, inventory.total_params, budget.modules, repr(plan), settings, attention)
+    key = (id(model), type(model).__name__, inventory.total_params, budget.modules, _shape_of(plan), settings,
+           attention)
     if key not in _CACHE:
         try:
             saved = saved_activations(model, inventory, budget, _lora_config(plan), task, settings, attention,
@@ -152,6 +153,15 @@ def trace_activations(inventory, budget, settings, plan, attention: AttentionKin
             _CACHE.clear()
         _CACHE[key] = saved.total(settings.gradient_checkpointing)
     return _CACHE[key]
+
+
+def _shape_of(plan) -> str:
+    """The plan as far as saved bytes go: α and rsLoRA only scale B·A by a Python number (nothing saved)."""
+    if plan is None:
+        return "None"
+    from dataclasses import replace
+
+    return repr(replace(plan, lora_alpha=1.0, use_rslora=False))
 
 
 def _task_of(model: nn.Module) -> str:

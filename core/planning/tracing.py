@@ -4,6 +4,7 @@ tensor autograd saves, standing in for the device's fused attention kernel and d
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -145,6 +146,33 @@ def meta_copy(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Sequence
         blocks = getattr(parent, attr)
         setattr(parent, attr, nn.ModuleList([blocks[i] for i in kept]))
     return meta.to(DTYPES.get(precision, torch.bfloat16))
+
+
+_COPIES: dict[tuple, tuple[weakref.ref, object]] = {}  # (model, what is kept, dtype) -> (model, stacks or copy)
+_COPIES_SIZE = 16
+
+
+def _cached(model: nn.Module, key: tuple, make):
+    """``make()`` once per live model and key (a weak reference tells a new model from a freed one's id)."""
+    full = (id(model), *key)
+    hit = _COPIES.get(full)
+    if hit is None or hit[0]() is not model:
+        if len(_COPIES) >= _COPIES_SIZE:
+            _COPIES.clear()
+        hit = _COPIES[full] = (weakref.ref(model), make())
+    return hit[1]
+
+
+def stacks_of(model: nn.Module) -> list[Stack]:
+    return list(_cached(model, ("stacks",), lambda: tuple(find_stacks(model))))
+
+
+def few_block_copy(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Sequence[int]],
+                   precision: str) -> nn.Module:
+    """A fresh ``meta_copy`` to wrap with PEFT, copied from a cached bare one (copying only the kept blocks,
+    not walking every parameter of a 126-block model again on each plan change)."""
+    key = ("copy", tuple(stacks), tuple(tuple(k) for k in keep), precision)
+    return copy.deepcopy(_cached(model, key, lambda: meta_copy(model, stacks, keep, precision)))
 
 
 def dummy_batch(model: nn.Module, task: str, batch: int, seq: int) -> dict:
