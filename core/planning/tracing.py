@@ -47,6 +47,19 @@ def split_name(name: str, stacks: Sequence[Stack]) -> tuple[int, int, str] | Non
     return None
 
 
+class _Fresh(torch.autograd.Function):
+    """A new tensor (the shape given, else the first input's layout) that needs a gradient where an input
+    does, saving nothing: a device kernel's output, without running the meta device's slow decomposition."""
+
+    @staticmethod
+    def forward(ctx, shape, dtype, first, *rest):
+        return first.new_empty(shape, dtype=dtype) if shape is not None else torch.empty_like(first)
+
+    @staticmethod
+    def backward(ctx, *grads):  # never run: the trace is forward only
+        raise NotImplementedError
+
+
 class _Recorder(TorchFunctionMode):
     """Counts saved storages per block tag; stands in for the device's fused attention and dropout."""
 
@@ -80,8 +93,8 @@ class _Recorder(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is torch.nn.functional.scaled_dot_product_attention and self._fused(args, kwargs):
-            out = self._quiet(func, args, kwargs)
-            q = args[0]
+            q, v = args[0], args[2] if len(args) > 2 else kwargs["value"]
+            out = _Fresh.apply((*q.shape[:-1], v.shape[-1]), q.dtype, *args[:3])  # the kernel's output, no math
             if not (torch.is_grad_enabled() and any(t.requires_grad for t in args[:3] if torch.is_tensor(t))):
                 return out  # nothing needs a gradient here (blocks before the first trained one)
             mask = args[3] if len(args) > 3 else kwargs.get("attn_mask")
@@ -92,11 +105,12 @@ class _Recorder(TorchFunctionMode):
         if func is torch.nn.functional.dropout and torch.is_grad_enabled():
             p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
             training = args[2] if len(args) > 2 else kwargs.get("training", True)
-            out = self._quiet(func, args, kwargs)
-            if training and p > 0 and args[0].requires_grad:
+            if not (training and p > 0):
+                return self._quiet(func, args, kwargs)
+            if args[0].requires_grad:
                 item = 1 if self.device == "cuda" else args[0].element_size()  # CUDA: bool mask; CPU: input * noise
                 self._extra(args[0].numel() * item)
-            return out
+            return _Fresh.apply(None, args[0].dtype, args[0])  # the output's shape and layout, no noise drawn
         if getattr(func, "__name__", "") in ("_grouped_mm", "grouped_mm") and args[0].dtype != torch.bfloat16:
             # the meta kernel only takes bf16; frozen experts save nothing but their (parameter) weights
             out = self._quiet(func, (args[0].bfloat16(), args[1].bfloat16(), *args[2:]), kwargs)
