@@ -83,7 +83,19 @@ def attn_implementation(model: Any) -> str:
 
 
 # transformers 5.23.0: ``_set_gradient_checkpointing`` installs the checkpoint function on every block.
-def checkpointing_flags_only(model: Any) -> None:
+def checkpointing_flags_only(model: Any, reentrant: bool = False) -> None:
     """Put the model in gradient-checkpointing mode (use_cache off, per-model quirks such as T5's trainable
-    position bias) with a checkpoint function that just calls the block: its forward is traced once, plainly."""
-    model._set_gradient_checkpointing(enable=True, gradient_checkpointing_func=lambda fn, *a, **k: fn(*a, **k))
+    position bias) with a checkpoint function that just calls the block: its forward is traced once, plainly.
+    ``reentrant``: as torch's reentrant ``checkpoint`` (an autograd Function), every floating tensor a block
+    returns needs a gradient once any input does (T5's shared position bias: the next block's mask)."""
+    import torch
+
+    def call(fn, *args, **kwargs):
+        out = fn(*args, **kwargs)
+        if reentrant and any(torch.is_tensor(a) and a.requires_grad for a in (*args, *kwargs.values())):
+            for t in out if isinstance(out, tuple) else (out,):
+                if torch.is_tensor(t) and t.is_floating_point() and not t.requires_grad:
+                    t.requires_grad_(True)
+        return out
+
+    model._set_gradient_checkpointing(enable=True, gradient_checkpointing_func=call)

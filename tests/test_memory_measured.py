@@ -106,7 +106,7 @@ def _case(name: str, checkpointing: bool):
     model = cls(config)
     plan = LoraPlan(targets=targets, task=task) if targets != "all-linear" else LoraPlan(target_regex="all-linear")
     inv = list_adaptable_layers(model)
-    settings = MemorySettings("fp32", B, S, gradient_checkpointing=checkpointing, device="cpu")
+    settings = MemorySettings("fp32", B, S, gradient_checkpointing=checkpointing, device="cpu", reentrant=True)
     est = estimate_training_memory(inv, compute_budget(inv, plan), settings, plan=plan)
     peft_model = get_peft_model(model, to_lora_config(plan))
     peft_model.train()
@@ -116,15 +116,9 @@ def _case(name: str, checkpointing: bool):
     return est, peak_saved_bytes(peft_model, _batch(peft_model, task))
 
 
-# Known gap: T5 under checkpointing (-21%): the real run takes torch's math path for self-attention too.
-GAPS = {("t5", True)}
-
-
 @pytest.mark.parametrize("checkpointing", [False, True], ids=["plain", "checkpointing"])
 @pytest.mark.parametrize("name", list(CASES))
-def test_activations_within_ten_percent(name: str, checkpointing: bool, capsys, request) -> None:
-    if (name, checkpointing) in GAPS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="known gap, see GAPS"))
+def test_activations_within_ten_percent(name: str, checkpointing: bool, capsys) -> None:
     est, measured = _case(name, checkpointing)
     error = (est["activations"] - measured) / measured
     kind = est.assumptions.attention
@@ -186,3 +180,27 @@ def teardown_module() -> None:
         head = ["| architecture | attention | checkpointing | estimate (B) | measured (B) | error |",
                 "|---|---|---|---:|---:|---:|"]
         out.write_text("\n".join(head + sorted(ROWS)) + "\n")
+
+
+def test_plan_changes_reuse_the_copy_and_alpha_needs_no_trace(monkeypatch) -> None:
+    """After other plans were traced from the same cached few-block copy, an estimate still equals the bytes
+    autograd saves; a change of α (a Python scale on B·A) is answered without a new trace."""
+    import core.planning.activations as activations
+
+    config, cls, task, _ = CASES["llama"]
+    torch.manual_seed(0)
+    model = cls(config)
+    inv = list_adaptable_layers(model)
+    settings = MemorySettings("fp32", B, S, device="cpu")
+    for targets in (("q_proj", "v_proj"), ("k_proj", "o_proj"), ("gate_proj", "down_proj")):
+        plan = LoraPlan(targets=targets, task=task)
+        est = estimate_training_memory(inv, compute_budget(inv, plan), settings, plan=plan)
+    traces = []
+    real = activations.saved_activations
+    monkeypatch.setattr(activations, "saved_activations", lambda *a, **k: traces.append(1) or real(*a, **k))
+    alpha = plan.with_changes(lora_alpha=64.0)
+    again = estimate_training_memory(inv, compute_budget(inv, alpha), settings, plan=alpha)
+    assert traces == [] and again["activations"] == est["activations"]
+    peft_model = get_peft_model(model, to_lora_config(plan))
+    peft_model.train()
+    assert est["activations"] == peak_saved_bytes(peft_model, _batch(peft_model, task))

@@ -16,7 +16,7 @@ from torch import nn
 
 from core.compat import checkpointing_flags_only
 from core.planning.attention import AttentionKind
-from core.planning.tracing import Stack, dummy_batch, find_stacks, meta_copy, split_name, trace_saved
+from core.planning.tracing import Stack, dummy_batch, few_block_copy, split_name, stacks_of, trace_saved
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class SavedActivations:
     then what follows each stack: final norms, head, loss) and, per block, (saved, hidden-state input)."""
 
     segments: tuple[int, ...]  # before stack 0, after stack 0, after stack 1, …
-    stacks: tuple[tuple[tuple[int, int], ...], ...]
+    stacks: tuple[tuple[tuple[int, int, int], ...], ...]  # per block (saved, hidden input, recomputed)
+    shared: int = 0  # tensors every checkpointed block keeps, once (masks, position biases, encoder output)
 
     @property
     def outside(self) -> int:
@@ -33,16 +34,16 @@ class SavedActivations:
 
     def total(self, checkpointing: bool) -> int:
         """Peak of saved bytes. Plain: all of it at the end of forward. Checkpointing keeps each block's
-        input; backward then frees what follows a block before recomputing it, so the peak is the larger of
-        the end of forward and (what precedes a block + that block recomputed)."""
+        inputs; backward then frees what follows a block before recomputing it, so the peak is the larger of
+        the end of forward and (what precedes a block + what that block's recomputation saves besides)."""
         blocks = [b for stack in self.stacks for b in stack]
         if not checkpointing or not blocks:
-            return self.outside + sum(saved for saved, _ in blocks)
+            return self.outside + sum(saved for saved, _, _ in blocks)
         peak = self.outside
         for k, stack in enumerate(self.stacks):
             before = sum(self.segments[: k + 1])
-            peak = max([peak, *(before + saved - held for saved, held in stack)])
-        return sum(held for _, held in blocks) + peak
+            peak = max([peak, *(before + again for _, _, again in stack)])
+        return sum(held for _, held, _ in blocks) + self.shared + peak
 
 
 def _layout(budget, inventory, stacks: Sequence[Stack]) -> tuple[list[dict[int, tuple]], dict[str, int]]:
@@ -60,8 +61,11 @@ def _layout(budget, inventory, stacks: Sequence[Stack]) -> tuple[list[dict[int, 
     return layouts, ranks
 
 
-def _keep(layouts: list[dict[int, tuple]], stacks: Sequence[Stack], inflow: bool) -> list[dict[int, int]]:
-    """Per stack, each block -> the block traced for it: one per (layout, gradient flows in) pair."""
+def _keep(layouts: list[dict[int, tuple]], stacks: Sequence[Stack], inflow: bool,
+          passed_on: bool = False) -> list[dict[int, int]]:
+    """Per stack, each block -> the block traced for it: one per (layout, gradient flows in) pair; with
+    ``passed_on`` (reentrant checkpointing: what a block hands the next one needs a gradient) the first
+    block is traced apart from the rest."""
     reps: list[dict[int, int]] = []
     for k, stack in enumerate(stacks):
         flows = inflow or any(layouts[j] for j in range(k))
@@ -69,7 +73,7 @@ def _keep(layouts: list[dict[int, tuple]], stacks: Sequence[Stack], inflow: bool
         chosen: dict[tuple, int] = {}
         rep: dict[int, int] = {}
         for idx in range(stack.size):
-            key = (layouts[k].get(idx, ()), flows or (first is not None and idx > first))
+            key = (layouts[k].get(idx, ()), flows or (first is not None and idx > first), passed_on and idx > 0)
             rep[idx] = chosen.setdefault(key, idx)
         reps.append(rep)
     return reps
@@ -83,16 +87,17 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
 
     from peft import get_peft_model
 
-    stacks = find_stacks(model)
+    stacks = stacks_of(model)
     layouts, ranks = _layout(budget, inventory, stacks)
-    reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing)
+    reentrant = settings.gradient_checkpointing and settings.reentrant
+    reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing, reentrant)
     keep = [sorted(set(rep.values())) for rep in reps]
-    meta = meta_copy(model, stacks, keep, settings.precision)
+    meta = few_block_copy(model, stacks, keep, settings.precision)
     if settings.gradient_checkpointing:
         if hasattr(meta.config, "use_cache"):
             meta.config.use_cache = False  # as transformers sets it: no KV cache copies of k and v
         if getattr(meta, "supports_gradient_checkpointing", False):
-            checkpointing_flags_only(meta)
+            checkpointing_flags_only(meta, reentrant)
     names = {}
     for name, r in ranks.items():
         where = split_name(name, stacks)
@@ -108,12 +113,12 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
     tags = {peft_model.get_submodule(_peft_prefix(peft_model, s.prefix))[i]: (k, idx)
             for k, (s, kept) in enumerate(zip(stacks, keep, strict=True)) for i, idx in enumerate(kept)}
     batch = dummy_batch(meta, task, settings.batch_size, settings.seq_len)
-    saved, inputs = trace_saved(peft_model, batch, attention, settings.device, tags,
-                                inflow or settings.gradient_checkpointing)
-    segments = tuple(saved.get(("after", k), 0) for k in range(-1, len(stacks)))
-    per_stack = tuple(tuple((saved.get((k, rep[idx]), 0), inputs.get((k, rep[idx]), 0)) for idx in sorted(rep))
+    traced = trace_saved(peft_model, batch, attention, settings.device, tags, inflow or settings.gradient_checkpointing)
+    segments = tuple(traced.saved.get(("after", k), 0) for k in range(-1, len(stacks)))
+    per_stack = tuple(tuple((traced.saved.get((k, rep[idx]), 0), traced.inputs.get((k, rep[idx]), 0),
+                             traced.recompute.get((k, rep[idx]), 0)) for idx in sorted(rep))
                       for k, rep in enumerate(reps))
-    return SavedActivations(segments, per_stack)
+    return SavedActivations(segments, per_stack, traced.shared)
 
 
 def re_exact(name: str) -> str:
@@ -136,7 +141,8 @@ def trace_activations(inventory, budget, settings, plan, attention: AttentionKin
     if model is None or not hasattr(model, "config") or not hasattr(type(model), "_from_config"):
         return None
     task = getattr(plan, "task", None) or _task_of(model)
-    key = (id(model), type(model).__name__, inventory.total_params, budget.modules, repr(plan), settings, attention)
+    key = (id(model), type(model).__name__, inventory.total_params, budget.modules, _shape_of(plan), settings,
+           attention)
     if key not in _CACHE:
         try:
             saved = saved_activations(model, inventory, budget, _lora_config(plan), task, settings, attention,
@@ -147,6 +153,15 @@ def trace_activations(inventory, budget, settings, plan, attention: AttentionKin
             _CACHE.clear()
         _CACHE[key] = saved.total(settings.gradient_checkpointing)
     return _CACHE[key]
+
+
+def _shape_of(plan) -> str:
+    """The plan as far as saved bytes go: α and rsLoRA only scale B·A by a Python number (nothing saved)."""
+    if plan is None:
+        return "None"
+    from dataclasses import replace
+
+    return repr(replace(plan, lora_alpha=1.0, use_rslora=False))
 
 
 def _task_of(model: nn.Module) -> str:

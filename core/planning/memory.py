@@ -45,6 +45,7 @@ class MemorySettings:
     gradient_checkpointing: bool = False
     optimizer: str = "adamw"
     device: str = "cuda"  # cuda: bool dropout masks + context overhead; cpu: masks in the compute dtype
+    reentrant: bool = False  # checkpoint flavour: transformers' (and so the Trainer's) default is non-reentrant
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:

@@ -4,6 +4,7 @@ tensor autograd saves, standing in for the device's fused attention kernel and d
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,19 @@ def split_name(name: str, stacks: Sequence[Stack]) -> tuple[int, int, str] | Non
     return None
 
 
+class _Fresh(torch.autograd.Function):
+    """A new tensor (the shape given, else the first input's layout) that needs a gradient where an input
+    does, saving nothing: a device kernel's output, without running the meta device's slow decomposition."""
+
+    @staticmethod
+    def forward(ctx, shape, dtype, first, *rest):
+        return first.new_empty(shape, dtype=dtype) if shape is not None else torch.empty_like(first)
+
+    @staticmethod
+    def backward(ctx, *grads):  # never run: the trace is forward only
+        raise NotImplementedError
+
+
 class _Recorder(TorchFunctionMode):
     """Counts saved storages per block tag; stands in for the device's fused attention and dropout."""
 
@@ -53,16 +67,24 @@ class _Recorder(TorchFunctionMode):
         super().__init__()
         self.params, self.attention, self.device = params, attention, device
         self.seen: dict[int, tuple[int, object]] = {}
+        self.local: dict[object, dict[int, int]] = {}  # per tag, every storage it saves (shared ones too)
         self.extra: list[tuple[int, object]] = []
         self.alive: list[torch.Tensor] = []
         self.tag: object = None
 
     def pack(self, tensor: torch.Tensor) -> torch.Tensor:
         key = tensor.untyped_storage()._cdata
+        if key not in self.params:
+            self.local.setdefault(self.tag, {})[key] = tensor.untyped_storage().nbytes()
         if key not in self.params and key not in self.seen:
             self.seen[key] = (tensor.untyped_storage().nbytes(), self.tag)
             self.alive.append(tensor)  # a freed storage's address could be reused by the next one
         return tensor
+
+    def _extra(self, nbytes: int) -> None:
+        """A tensor the device's kernel saves that the meta device does not make (its own storage)."""
+        self.extra.append((nbytes, self.tag))
+        self.local.setdefault(self.tag, {})[-len(self.extra)] = nbytes
 
     def _quiet(self, func, args, kwargs):
         with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
@@ -71,23 +93,24 @@ class _Recorder(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is torch.nn.functional.scaled_dot_product_attention and self._fused(args, kwargs):
-            out = self._quiet(func, args, kwargs)
-            q = args[0]
+            q, v = args[0], args[2] if len(args) > 2 else kwargs["value"]
+            out = _Fresh.apply((*q.shape[:-1], v.shape[-1]), q.dtype, *args[:3])  # the kernel's output, no math
             if not (torch.is_grad_enabled() and any(t.requires_grad for t in args[:3] if torch.is_tensor(t))):
                 return out  # nothing needs a gradient here (blocks before the first trained one)
             mask = args[3] if len(args) > 3 else kwargs.get("attn_mask")
             for t in (*args[:3], out, *([mask] if torch.is_tensor(mask) else [])):  # fused kernels keep the mask
                 self.pack(t)
-            self.extra.append((q.numel() // q.shape[-1] * 4, self.tag))  # fp32 log-sum-exp per head and query
+            self._extra(q.numel() // q.shape[-1] * 4)  # fp32 log-sum-exp per head and query
             return out
         if func is torch.nn.functional.dropout and torch.is_grad_enabled():
             p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
             training = args[2] if len(args) > 2 else kwargs.get("training", True)
-            out = self._quiet(func, args, kwargs)
-            if training and p > 0 and args[0].requires_grad:
+            if not (training and p > 0):
+                return self._quiet(func, args, kwargs)
+            if args[0].requires_grad:
                 item = 1 if self.device == "cuda" else args[0].element_size()  # CUDA: bool mask; CPU: input * noise
-                self.extra.append((args[0].numel() * item, self.tag))
-            return out
+                self._extra(args[0].numel() * item)
+            return _Fresh.apply(None, args[0].dtype, args[0])  # the output's shape and layout, no noise drawn
         if getattr(func, "__name__", "") in ("_grouped_mm", "grouped_mm") and args[0].dtype != torch.bfloat16:
             # the meta kernel only takes bf16; frozen experts save nothing but their (parameter) weights
             out = self._quiet(func, (args[0].bfloat16(), args[1].bfloat16(), *args[2:]), kwargs)
@@ -139,6 +162,33 @@ def meta_copy(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Sequence
     return meta.to(DTYPES.get(precision, torch.bfloat16))
 
 
+_COPIES: dict[tuple, tuple[weakref.ref, object]] = {}  # (model, what is kept, dtype) -> (model, stacks or copy)
+_COPIES_SIZE = 16
+
+
+def _cached(model: nn.Module, key: tuple, make):
+    """``make()`` once per live model and key (a weak reference tells a new model from a freed one's id)."""
+    full = (id(model), *key)
+    hit = _COPIES.get(full)
+    if hit is None or hit[0]() is not model:
+        if len(_COPIES) >= _COPIES_SIZE:
+            _COPIES.clear()
+        hit = _COPIES[full] = (weakref.ref(model), make())
+    return hit[1]
+
+
+def stacks_of(model: nn.Module) -> list[Stack]:
+    return list(_cached(model, ("stacks",), lambda: tuple(find_stacks(model))))
+
+
+def few_block_copy(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Sequence[int]],
+                   precision: str) -> nn.Module:
+    """A fresh ``meta_copy`` to wrap with PEFT, copied from a cached bare one (copying only the kept blocks,
+    not walking every parameter of a 126-block model again on each plan change)."""
+    key = ("copy", tuple(stacks), tuple(tuple(k) for k in keep), precision)
+    return copy.deepcopy(_cached(model, key, lambda: meta_copy(model, stacks, keep, precision)))
+
+
 def dummy_batch(model: nn.Module, task: str, batch: int, seq: int) -> dict:
     """Inputs and labels of the right shapes on the meta device (images: the config's image size)."""
     meta = {"device": "meta"}
@@ -158,20 +208,37 @@ def dummy_batch(model: nn.Module, task: str, batch: int, seq: int) -> dict:
     return {"input_ids": ids}
 
 
+@dataclass
+class Traced:
+    """One traced forward: bytes saved per tag (each storage once, first tag wins); per block tag its
+    hidden-state input, and what its recomputation saves beyond the tensors checkpointing keeps; the
+    other tensors blocks take positionally (masks, T5's position biases, the encoder's output), once."""
+
+    saved: dict[object, int]
+    inputs: dict[object, int]
+    recompute: dict[object, int]
+    shared: int
+
+
 def trace_saved(model: nn.Module, batch: dict, attention: AttentionKind, device: str,
-                tags: dict[nn.Module, object], input_grads: bool) -> tuple[dict[object, int], dict[object, int]]:
-    """(saved bytes per tag, hidden-state input bytes per tag) of one forward; work outside the blocks is
-    tagged ("after", k): after stack k's blocks (-1: before any)."""
+                tags: dict[nn.Module, object], input_grads: bool) -> Traced:
+    """Trace one forward; work outside the blocks is tagged ("after", k): after stack k's blocks (-1: before any)."""
     params = {p.untyped_storage()._cdata for p in model.parameters()}
     rec = _Recorder(params, attention, device)
     rec.tag = ("after", -1)
     inputs: dict[object, int] = {}
+    kept: dict[object, set[int]] = {}  # per block, the storages of the tensors a checkpoint keeps
+    shared: dict[int, int] = {}
     handles = []
     for module, tag in tags.items():
         def pre(mod, args, kwargs, tag=tag):
             rec.tag = tag
             hidden = args[0] if args else kwargs.get("hidden_states")
             inputs[tag] = hidden.numel() * hidden.element_size() if torch.is_tensor(hidden) else 0
+            kept[tag] = {t.untyped_storage()._cdata for t in (hidden, *args[1:]) if torch.is_tensor(t)} - params
+            for t in args[1:]:
+                if torch.is_tensor(t) and t.untyped_storage()._cdata not in params:
+                    shared[t.untyped_storage()._cdata] = t.untyped_storage().nbytes()
 
         def post(mod, args, output, tag=tag):
             rec.tag = ("after", tag[0])
@@ -185,4 +252,6 @@ def trace_saved(model: nn.Module, batch: dict, attention: AttentionKind, device:
     finally:
         for handle in handles:
             handle.remove()
-    return rec.by_tag(), inputs
+    recompute = {tag: sum(n for key, n in rec.local.get(tag, {}).items() if key not in kept[tag])
+                 for tag in kept}
+    return Traced(rec.by_tag(), inputs, recompute, sum(shared.values()))
