@@ -9,7 +9,8 @@ rate, warm-up and seed, and counts only real (non-pad) tokens with Trainer's own
   (b) trl-sft    TRL's SFTTrainer with its defaults on prompt/completion rows (completion-only loss)
   (c) max-len    the tutorial script, every row padded to max_length: a labelled reference only
   plain          the engine with its speed switches off (must match (a))
-  lora-lens      the engine as the app and CLI run it (LM head on labels only)
+  lora-lens      the engine as the app and CLI run it (SFT: LM head on labels only; classification:
+                 packed rows with a block-diagonal mask, recipe.pack_rows)
   lora-lens+pf   the same with padding-free SFT batches (DataCollatorWithFlattening + position_ids)
 
 Sides run interleaved, ``--repeats`` times each; the median tokens/s counts (the machine is shared).

@@ -141,11 +141,13 @@ def encode_rows(tok: Any, rows: list[Row], task: str, max_len: int, labels: tupl
 
 def make_collator(tok: Any, task: str, padding_free: bool = False) -> Any:
     """transformers' collators. Padding-free (SFT): the batch's rows joined into one sequence whose
-    ``position_ids`` restart at each row, so no compute is spent on padding. Else padded to the batch's
+    ``position_ids`` restart at each row, so no compute is spent on padding; classification: ``pack_rows``. Else padded to the batch's
     longest row (a multiple of 8 on CUDA), SFT labels padded with -100 so padding never counts in the loss."""
     from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, DataCollatorWithPadding
 
     multiple = 8 if torch.cuda.is_available() else None
+    if task == "seq-cls" and padding_free:
+        return lambda rows: pack_rows(rows, tok.pad_token_id)
     if task == "seq-cls":
         return DataCollatorWithPadding(tok, pad_to_multiple_of=multiple, return_tensors="pt")
     if padding_free:
@@ -172,6 +174,79 @@ def packing_is_exact(model: Any) -> bool:
     finally:
         model.train(training)
     return bool(torch.allclose(together.float(), alone.float(), atol=1e-3, rtol=1e-3))
+
+
+PACK_WIDTH = 128  # tokens per packed classification sequence (more if a row is longer): bounds attention's cost
+
+
+def pack_rows(rows: list[Row], pad_id: int) -> dict:
+    """Classification rows joined, in order, into sequences of ``PACK_WIDTH`` tokens: ``position_ids`` restart
+    at each row, ``segments`` says which row a token belongs to (-1: padding), ``first_token`` where each row
+    starts; ``attention_mask`` marks the real tokens (Trainer's token counter reads it)."""
+    width = max(PACK_WIDTH, *(len(r["input_ids"]) for r in rows))
+    bins: list[list[int]] = [[]]
+    for i, r in enumerate(rows):
+        if len(bins[-1]) and sum(len(rows[j]["input_ids"]) for j in bins[-1]) + len(r["input_ids"]) > width:
+            bins.append([])
+        bins[-1].append(i)
+    shape = (len(bins), width)
+    ids, positions = torch.full(shape, pad_id), torch.zeros(shape, dtype=torch.long)
+    segments, first = torch.full(shape, -1), torch.zeros((len(rows), 2), dtype=torch.long)
+    for b, members in enumerate(bins):
+        at = 0
+        for i in members:
+            n = len(rows[i]["input_ids"])
+            ids[b, at : at + n], positions[b, at : at + n] = torch.tensor(rows[i]["input_ids"]), torch.arange(n)
+            segments[b, at : at + n], first[i] = i, torch.tensor([b, at])
+            at += n
+    labels = torch.tensor([r["labels"] for r in rows])
+    return {"input_ids": ids, "attention_mask": (segments >= 0).long(), "position_ids": positions,
+            "segments": segments, "first_token": first, "labels": labels}  # fmt: skip
+
+
+def packed_forward(model: Any, inputs: dict) -> Any:
+    """A packed classification batch through ``model``: a block-diagonal mask keeps rows apart (padding
+    attends only to padding), and the encoder hands the head each row's first token, as a padded batch would."""
+    segments, first = inputs["segments"], inputs["first_token"]
+    mask = (segments[:, :, None] == segments[:, None, :])[:, None]
+    rest = {k: v for k, v in inputs.items() if k not in ("segments", "first_token", "attention_mask")}
+
+    def first_tokens(_module: Any, _args: Any, out: Any) -> Any:
+        out.last_hidden_state = out.last_hidden_state[first[:, 0], first[:, 1]][:, None]
+        return out
+
+    encoder = _encoder(model)
+    handle = encoder.register_forward_hook(first_tokens)
+    try:
+        return model(**rest, attention_mask=mask)
+    finally:
+        handle.remove()
+
+
+def _encoder(model: Any) -> Any:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base.base_model.encoder
+
+
+def cls_packing_is_exact(model: Any, pad_id: int) -> bool:
+    """Whether packed classification rows get the logits they get in a padded batch (two-row probe);
+    models whose encoder or head this does not fit fall back to padding."""
+    rows = [{"input_ids": [1, 7, 8, 9, 2], "labels": 0}, {"input_ids": [1, 11, 12, 13, 14, 15, 2], "labels": 1}]
+    device = next(model.parameters()).device
+    padded = torch.full((2, 7), pad_id)
+    padded[0, :5], padded[1] = torch.tensor(rows[0]["input_ids"]), torch.tensor(rows[1]["input_ids"])
+    attention = (torch.arange(7)[None] < torch.tensor([[5], [7]])).long()
+    training, _ = model.training, model.eval()  # no dropout in the comparison
+    try:
+        with torch.no_grad():
+            alone = model(input_ids=padded.to(device), attention_mask=attention.to(device)).logits
+            packed = {k: v.to(device) for k, v in pack_rows(rows, pad_id).items() if k != "labels"}
+            together = packed_forward(model, packed).logits
+    except (AttributeError, TypeError, ValueError, RuntimeError, IndexError):
+        return False
+    finally:
+        model.train(training)
+    return together.shape == alone.shape and bool(torch.allclose(together, alone, atol=1e-4, rtol=1e-4))
 
 
 def labels_only_loss(model: Any, inputs: dict, num_items_in_batch: Any = None) -> tuple[Any, Any]:
@@ -254,7 +329,8 @@ def build_trainer(
     padding_free: bool = False, labels_only_head: bool = False,
 ) -> Any:  # fmt: skip
     """A ``Trainer`` over pre-tokenized rows (a plain list is a dataset: Trainer needs len and indexing).
-    SFT speed options: ``padding_free`` batches (when ``packing_is_exact``) and the LM head on labels only."""
+    Speed options: ``padding_free`` batches (when ``packing_is_exact`` / ``cls_packing_is_exact``) and, for SFT,
+    the LM head on labels only."""
     from transformers import Trainer
 
     sft = task == "causal-lm"
@@ -262,6 +338,9 @@ def build_trainer(
 
     class RecipeTrainer(Trainer):
         def compute_loss(self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None):  # noqa: ANN202
+            if "segments" in inputs:  # a packed classification batch: the model's own loss on its own logits
+                outputs = packed_forward(model, inputs)
+                return (outputs.loss, outputs) if return_outputs else outputs.loss
             if not head_on_labels:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             # Divided by the whole accumulated batch's label count when Trainer passes it: do not divide again.
@@ -272,6 +351,7 @@ def build_trainer(
     packed = sft and padding_free and packing_is_exact(model)
     if packed:  # a padding-free batch has no attention mask and no padding: every token is real
         args.include_num_input_tokens_seen = "all"
+    packed = packed or (task == "seq-cls" and padding_free and cls_packing_is_exact(model, tok.pad_token_id))
     collator = make_collator(tok, task, padding_free=packed)
     return RecipeTrainer(
         model=model, args=args, data_collator=collator, train_dataset=train_rows, eval_dataset=val_rows or None,

@@ -48,8 +48,9 @@ class TrainSettings:
     precision: str = "auto"
     gradient_checkpointing: bool = False
     val_fraction: float = 0.1
-    # Speed measures that change no loss (bench/train.py, tests/test_train_speed.py): SFT rows packed
-    # without padding (position_ids) and the LM head run only where a label follows; and batches of
+    # Speed measures that change no loss (bench/train.py, tests/test_train_speed.py): rows packed without
+    # padding (position_ids; classification with a block-diagonal mask) and the LM head run only where a
+    # label follows; and batches of
     # similar-length rows (changes the order rows are seen in, so it is a separate switch).
     padding_free: bool = True  # 1.39x over (a) with the labels-only head, docs/benchmarks.md
     labels_only_head: bool = True
