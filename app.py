@@ -44,8 +44,8 @@ pages = [
     st.Page("pages/inspect.py", title=tr("ui.page_inspect"), icon=":material/search:", url_path="inspect", default=True),
     st.Page("pages/configure.py", title=tr("ui.page_configure"), icon=":material/tune:", url_path="configure"),
     st.Page("pages/compare.py", title=tr("ui.page_compare"), icon=":material/bar_chart:", url_path="compare"),
-    st.Page("pages/sweep.py", title=tr("ui.page_sweep"), icon=":material/stacked_line_chart:", url_path="sweep"),
     st.Page("pages/train.py", title=tr("ui.page_train"), icon=":material/model_training:", url_path="train"),
+    st.Page("pages/sweep.py", title=tr("ui.page_sweep"), icon=":material/stacked_line_chart:", url_path="sweep"),
     st.Page("pages/analyze.py", title=tr("ui.page_analyze"), icon=":material/science:", url_path="analyze"),
 ]
 # Navigation first: until the first run reaches it, Streamlit shows its own list of pages/ files.

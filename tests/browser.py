@@ -92,7 +92,8 @@ def shot(page, name: str) -> Path:
 
 def goto_page(page, title: str) -> None:
     """Click a sidebar navigation link (keeps the session, unlike loading a new URL)."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    links.filter(has=page.get_by_text(title, exact=True)).first.click()  # "Train" must not pick "Sweep · … training"
     wait_idle(page)
 
 
