@@ -279,7 +279,7 @@ def test_sweep_page_runs_a_ladder_and_shows_the_frontier_table_and_downloads():
     assert at.title[0].value.startswith("Sweep")
     at.selectbox(key="sweep.model").set_value("minilm").run()
     assert at.selectbox(key="sweep.task.minilm").value == "seq-cls"
-    at.selectbox(key="train.data.seq-cls").set_value("chatterbot-en").run()
+    at.selectbox(key="sweep.data.seq-cls").set_value("chatterbot-en").run()
     at.radio(key="sweep.source").set_value("ranks").run()
     at.selectbox(key="sweep.preset").set_value("qv").run()
     at.number_input(key="sweep.steps.seq-cls").set_value(2).run()
@@ -300,3 +300,55 @@ def test_sweep_page_runs_a_ladder_and_shows_the_frontier_table_and_downloads():
     assert "Download the table (CSV)" in labels and sum("(.zip)" in x for x in labels) == 4
     pick = at.selectbox(key="sweep.pick")
     assert pick.format_func(pick.value).endswith("4 plans · Finished")
+
+
+def _sweep_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_sweep_page_and_the_train_page_keep_their_own_dataset():
+    at = _sweep_page()
+    at.selectbox(key="sweep.model").set_value("minilm").run()
+    at.selectbox(key="sweep.data.seq-cls").set_value("chatterbot-en").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train.model").set_value("minilm").run()
+    assert at.selectbox(key="train.data.seq-cls").value == "rotten-tomatoes"  # untouched by the Sweep page
+    at.selectbox(key="train.data.seq-cls").set_value("chatterbot-ko").run()
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="sweep.data.seq-cls").value == "chatterbot-en"  # and the Train page leaves it alone
+
+
+def test_a_sweep_the_server_lost_mid_way_comes_back_interrupted_with_its_results(monkeypatch):
+    from core.training import sweep_run
+    from core.workspace.store import WorkspaceStore
+
+    at = _sweep_page()
+    owner = at.session_state["app.visitor"]
+    done = PlanResult("qv r=4", 1, "done", 74, 74, {"accuracy": 0.5}, 2.5, 10.0, 123, "rss_growth", "/x")
+    with WorkspaceStore() as store:
+        record = store.add_sweep(owner, _sweep())  # recorded running, then the server went away
+        store.update_sweep(owner, record.number, result=done)
+    monkeypatch.setattr(sweep_run, "PROCESS_STARTED", time.time() + 1)  # this process started after it
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    with WorkspaceStore() as store:
+        (kept,) = [r for r in store.sweeps(owner) if r.number == record.number]
+    assert kept.status == "interrupted" and kept.results == (done,)
+    assert any("server restarted" in w.value and "1 of 3 runs" in w.value for w in at.warning)
+    pick = at.selectbox(key="sweep.pick")
+    assert pick.format_func(pick.value).endswith("3 plans · Interrupted")
+
+
+def test_a_sweep_of_this_process_is_not_taken_for_an_interrupted_one():
+    from core.training.sweep_run import interrupted
+
+    assert not interrupted("someone", 1, "running", time.time())  # recorded by this process while it submits
+    assert interrupted("someone", 1, "running", 0.0) and not interrupted("someone", 1, "done", 0.0)

@@ -265,6 +265,9 @@ class SweepRun:
 
 _LIVE: dict[tuple[str, int], SweepRun] = {}
 _LIVE_LOCK = threading.Lock()
+# Sweeps recorded before this moment were started by an earlier server process (this module loads before any
+# sweep of this process is recorded: the page that records one imports it).
+PROCESS_STARTED = time.time()
 
 
 def keep_live(owner: str, number: int, run: SweepRun) -> None:
@@ -276,6 +279,11 @@ def keep_live(owner: str, number: int, run: SweepRun) -> None:
 def live_sweep(owner: str, number: int) -> SweepRun | None:
     with _LIVE_LOCK:
         return _LIVE.get((owner, number))
+
+
+def interrupted(owner: str, number: int, status: str, created: float) -> bool:
+    """A sweep still recorded as running that no live sweep of this process runs: the server restarted under it."""
+    return status == "running" and created < PROCESS_STARTED and live_sweep(owner, number) is None
 
 
 def forget_live(owner: str, number: int) -> None:
