@@ -87,3 +87,13 @@ def checkpointing_flags_only(model: Any) -> None:
     """Put the model in gradient-checkpointing mode (use_cache off, per-model quirks such as T5's trainable
     position bias) with a checkpoint function that just calls the block: its forward is traced once, plainly."""
     model._set_gradient_checkpointing(enable=True, gradient_checkpointing_func=lambda fn, *a, **k: fn(*a, **k))
+
+
+# transformers 5.23.0: ``PreTrainedModel._init_weights(module)`` is what ``from_pretrained`` applies to the weights
+# missing from a checkpoint (a new classification head); ``_is_hf_initialized`` marks a tensor it must skip.
+def init_fresh_weights(model: Any, module: Any) -> None:
+    """Initialize ``module``'s weights as ``from_pretrained`` initializes missing ones (the global RNG decides)."""
+    for tensor in module.parameters():
+        if getattr(tensor, "_is_hf_initialized", False):
+            tensor._is_hf_initialized = False
+    module.apply(model._init_weights)

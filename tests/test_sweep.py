@@ -107,6 +107,21 @@ def test_plans_train_copies_and_never_the_shared_base():
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
 
 
+def test_each_seed_starts_from_the_head_and_lora_init_a_separate_run_of_that_seed_starts_from():
+    """The shared base is loaded once (seed 1); a copy for seed 2 redraws its head, as a fresh load for seed 2 does."""
+    train, val = split(_sweep(), _data(), None)
+    shared = share_base(MINILM, "seq-cls", train, val, SETTINGS.with_changes(seed=1))
+    starts = {}
+    for seed in (1, 2):
+        settings = SETTINGS.with_changes(seed=seed)
+        swept = engine.prepare(MINILM, PLANS[0].plan, train, val, settings, shared).result.model.state_dict()
+        alone = engine.prepare(MINILM, PLANS[0].plan, train, val, settings).result.model.state_dict()
+        assert swept.keys() == alone.keys() and all(torch.equal(swept[k], alone[k]) for k in alone), seed
+        starts[seed] = swept
+    heads = [k for k in starts[1] if "classifier" in k and "modules_to_save" in k]
+    assert heads and not any(torch.equal(starts[1][k], starts[2][k]) for k in heads if k.endswith("weight"))
+
+
 def test_an_injected_oom_fails_that_plan_and_the_sweep_goes_on(tmp_path, monkeypatch):
     real = engine._wrap
 

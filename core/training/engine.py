@@ -110,6 +110,7 @@ def prepare(
     if shared is not None:
         set_seed(settings.seed)
         model = copy.deepcopy(shared.model)
+        fresh_head(model, task)  # this run's seed draws its head, as loading the base for this run would
         base_params = count_params(model)
         result = TrainResult(
             model=_wrap(model, plan, settings), tokenizer=shared.tokenizer, task=task, labels=shared.labels,
@@ -138,6 +139,22 @@ def prepare(
         train_rows=len(train_rows), val_rows=len(val_rows), base_params=base_params,
     )  # fmt: skip
     return TrainSession(result=result, train_rows=train_rows, val_rows=val_rows)
+
+
+# The names PEFT treats as a classification head (``PeftModelForSequenceClassification``'s own list).
+HEAD_NAMES = ("classifier", "score")
+
+
+def fresh_head(model: Any, task: str) -> None:
+    """A copied seq-cls model's head drawn anew from the global RNG, as ``from_pretrained`` draws a head that the
+    checkpoint lacks: after ``set_seed(s)`` it equals the head of a base loaded for seed ``s``."""
+    from core.compat import init_fresh_weights
+
+    if task != "seq-cls":
+        return
+    for name, module in model.named_children():
+        if name in HEAD_NAMES:
+            init_fresh_weights(model, module)
 
 
 def _wrap(model: Any, plan: LoraPlan, settings: TrainSettings) -> Any:

@@ -40,7 +40,7 @@ def share_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset,
         raise LensError("train.too_few_rows", count=0)
     from transformers import set_seed
 
-    set_seed(settings.seed)  # a classifier head starts from this one random init for every plan and seed
+    set_seed(settings.seed)  # each run draws its own head from its seed on its copy (engine.fresh_head)
     model = load_model(source.location, task, labels, tok.pad_token_id)
     return SharedBase(source, tok, labels, train_rows, val_rows, model, train.name.removesuffix("/train"))
 
