@@ -94,6 +94,33 @@ def test_the_per_plan_learning_rate_reaches_the_trainer(swept):
     assert trained["qv r=4"].settings.learning_rate is None  # the task default
 
 
+def test_the_step_0_evaluation_is_measured_once_and_equals_a_separate_runs_own(swept, tmp_path, monkeypatch):
+    from core.training.engine import run_training
+    from core.training.run_state import RunState
+
+    results, _ = swept
+    first, shared, dora = results
+    sweep = _sweep()
+    train, val = split(sweep, _data(), None)
+    alone = RunState()
+    run_training(MINILM, PLANS[1].plan, train, val, sweep.settings_for(PLANS[1], 1), tmp_path, alone)
+    own = alone.snapshot().evals[0]
+    assert own["step"] == 0 and shared.evals[0] == own == first.evals[0]  # what Trainer measured, to the bit
+    assert [e["step"] for e in shared.evals] == [e["step"] for e in alone.snapshot().evals]
+
+
+def test_a_sweep_evaluates_its_shared_start_once(tmp_path, monkeypatch):
+    from transformers import Trainer
+
+    calls = []
+    loop = Trainer.evaluation_loop
+    monkeypatch.setattr(Trainer, "evaluation_loop", lambda self, *a, **k: calls.append(self.state.global_step)
+                        or loop(self, *a, **k))  # fmt: skip
+    results = run_sweep(_sweep(PLANS[:2]), _data(), None, tmp_path)
+    assert [len(r.evals) for r in results] == [3, 3] and [e["step"] for e in results[1].evals] == [0, 1, 2]
+    assert calls == [0, 1, 2, 1, 2]  # the second plan reports the first's step-0 evaluation instead of redoing it
+
+
 def test_plans_train_copies_and_never_the_shared_base():
     data = _data()
     train, val = split(_sweep(), data, None)

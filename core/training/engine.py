@@ -62,6 +62,7 @@ class TrainSession:
     result: TrainResult
     train_rows: list
     val_rows: list
+    start_evals: dict | None = None  # a sweep's shared step-0 evaluations (core.training.start_eval)
 
 
 def check_inputs(spec: ModelSpec, plan: LoraPlan, train: TextDataset, settings: TrainSettings) -> str:
@@ -91,6 +92,7 @@ class SharedBase:
     val_rows: list
     model: Any
     dataset_name: str
+    start_evals: dict = field(default_factory=dict)  # step-0 metrics by start_eval.start_key, filled by the first run
 
 
 def prepare(
@@ -118,7 +120,7 @@ def prepare(
             dataset_name=shared.dataset_name, train_rows=len(shared.train_rows), val_rows=len(shared.val_rows),
             base_params=base_params,
         )  # fmt: skip
-        return TrainSession(result=result, train_rows=shared.train_rows, val_rows=shared.val_rows)
+        return TrainSession(result, shared.train_rows, shared.val_rows, shared.start_evals)
     if val is None or len(val) == 0:
         train, val = train_val_split(train, settings.val_fraction, settings.seed)
     source = weights_source(spec)
@@ -173,11 +175,20 @@ def _trainer(session: TrainSession, workdir: Path, callback: ProgressCallback) -
     args = recipe.training_arguments(
         r.settings.recipe_config(r.task), str(workdir / "trainer"), r.task, has_val, r.precision
     )
+    start = None
+    if session.start_evals is not None:
+        from core.training.start_eval import StartEval, start_key
+
+        start = StartEval(session.start_evals, start_key(r.plan, r.task, r.settings.seed), callback)
+        start.replaces = args.eval_on_start and start.shared
+        args.eval_on_start = args.eval_on_start and not start.replaces  # measured once for the sweep
     trainer = recipe.build_trainer(
         r.model, r.tokenizer, args, r.task, session.train_rows, session.val_rows,
         padding_free=r.settings.padding_free, labels_only_head=r.settings.labels_only_head,
     )  # fmt: skip
     trainer.add_callback(callback)
+    if start is not None:
+        trainer.add_callback(start)  # after ``callback``: it reports into a state already started
     trainer.remove_callback(PrinterCallback)  # progress goes to the RunState, not stdout
     return trainer
 
