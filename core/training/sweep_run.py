@@ -52,15 +52,17 @@ def split(sweep: Sweep, train: TextDataset, val: TextDataset | None) -> tuple[Te
     return train, val
 
 
-def budget_params(spec: ModelSpec, sweep_plan: SweepPlan, num_labels: int) -> int:
-    """``core.planning.budget``'s trainable count for the plan, from the meta-device model (no weights)."""
+def budget_params(spec: ModelSpec, plans: tuple[SweepPlan, ...], num_labels: int) -> dict[str, int]:
+    """``core.planning.budget``'s trainable count of each plan, from one meta-device model (no weights) and its one
+    inventory: every plan of a sweep has the same model, task and labels."""
     from core.anatomy.inventory import list_adaptable_layers
     from core.models.meta import build_meta_model
     from core.models.sources import load_config
     from core.planning.budget import compute_budget
 
-    mc = load_config(ModelSpec(spec.source, spec.ref, sweep_plan.plan.task, max(num_labels, 2)))
-    return compute_budget(list_adaptable_layers(build_meta_model(mc)), sweep_plan.plan).trainable_params
+    mc = load_config(ModelSpec(spec.source, spec.ref, plans[0].plan.task, max(num_labels, 2)))
+    layers = list_adaptable_layers(build_meta_model(mc))
+    return {item.name: compute_budget(layers, item.plan).trainable_params for item in plans}
 
 
 class PeakMemory:
@@ -143,7 +145,7 @@ def run_sweep(
     validate_sweep(sweep)
     train, val = split(sweep, train, val)
     shared = share_base(sweep.model, sweep.task, train, val, sweep.settings)
-    budgets = {i.name: budget_params(sweep.model, i, len(shared.labels)) for i in sweep.plans}
+    budgets = budget_params(sweep.model, sweep.plans, len(shared.labels))
     results: list[PlanResult] = []
     for index, (item, seed) in enumerate(sweep.runs()):
         if stop is not None and stop.is_set():
@@ -208,7 +210,7 @@ class SweepRun:
             if self._shared is None:
                 s = self.sweep
                 self._shared = share_base(s.model, s.task, self.train, self.val, s.settings)
-                self._budgets = {i.name: budget_params(s.model, i, len(self._shared.labels)) for i in s.plans}
+                self._budgets = budget_params(s.model, s.plans, len(self._shared.labels))
             return self._shared
 
     def _run(self, item: SweepPlan, seed: int, spec: Any, plan: Any, train: Any, val: Any, settings: Any,
