@@ -99,3 +99,13 @@ def checkpointing_flags_only(model: Any, reentrant: bool = False) -> None:
         return out
 
     model._set_gradient_checkpointing(enable=True, gradient_checkpointing_func=call)
+
+
+# transformers 5.23.0: ``PreTrainedModel._init_weights(module)`` is what ``from_pretrained`` applies to the weights
+# missing from a checkpoint (a new classification head); ``_is_hf_initialized`` marks a tensor it must skip.
+def init_fresh_weights(model: Any, module: Any) -> None:
+    """Initialize ``module``'s weights as ``from_pretrained`` initializes missing ones (the global RNG decides)."""
+    for tensor in module.parameters():
+        if getattr(tensor, "_is_hf_initialized", False):
+            tensor._is_hf_initialized = False
+    module.apply(model._init_weights)

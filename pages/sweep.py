@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data.bundled import load_bundled
-from core.training.sweep_run import SweepRun, forget_live, live_sweep
+from core.training.sweep_run import SweepRun, forget_live, interrupted, live_sweep
 from ui.state import store, tr, visitor
 from ui.sweep_panels import finish, live, render_results
 from ui.sweep_setup import render_setup, start
@@ -18,11 +18,18 @@ def _running(number: int) -> SweepRun | None:
 
 
 def _settle() -> None:
-    """A sweep that ended while no page watched it gets its final status."""
+    """A sweep that ended while no page watched it gets its final status; one the server lost mid-way (a restart)
+    is interrupted, with the results it had."""
     for record in store().sweeps(visitor()):
         run = live_sweep(visitor(), record.number)
         if record.status == "running" and run is not None and run.finished:
             finish(record.number, run)
+        elif interrupted(visitor(), record.number, record.status, record.created):
+            guarded(lambda n=record.number: store().update_sweep(visitor(), n, status="interrupted"))
+
+
+def _status(status: str) -> str:
+    return tr("sweeppage.status_interrupted") if status == "interrupted" else tr(f"train.status.{status}")
 
 
 def render_history() -> None:
@@ -36,11 +43,13 @@ def render_history() -> None:
     if st.session_state.get("sweep.pick") not in records:
         st.session_state["sweep.pick"] = numbers[-1]
     label = {n: tr("sweeppage.label", n=n, model=r.sweep.model.ref, data=r.sweep.data_name, plans=len(r.sweep.plans),
-                   status=tr(f"train.status.{r.status}")) for n, r in records.items()}  # fmt: skip
+                   status=_status(r.status)) for n, r in records.items()}  # fmt: skip
     number = st.selectbox(tr("sweeppage.pick"), numbers, key="sweep.pick", format_func=label.get)
     record = records[number]
     if _running(number) is not None:
         live(number)
+    if record.status == "interrupted":
+        st.warning(tr("sweeppage.interrupted", done=sum(r.ok for r in record.results), n=len(record.sweep.runs())))
     render_results(record)
     c1, c2 = st.columns(2)
     busy = any(_running(n) is not None for n in records)

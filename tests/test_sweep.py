@@ -94,6 +94,33 @@ def test_the_per_plan_learning_rate_reaches_the_trainer(swept):
     assert trained["qv r=4"].settings.learning_rate is None  # the task default
 
 
+def test_the_step_0_evaluation_is_measured_once_and_equals_a_separate_runs_own(swept, tmp_path, monkeypatch):
+    from core.training.engine import run_training
+    from core.training.run_state import RunState
+
+    results, _ = swept
+    first, shared, dora = results
+    sweep = _sweep()
+    train, val = split(sweep, _data(), None)
+    alone = RunState()
+    run_training(MINILM, PLANS[1].plan, train, val, sweep.settings_for(PLANS[1], 1), tmp_path, alone)
+    own = alone.snapshot().evals[0]
+    assert own["step"] == 0 and shared.evals[0] == own == first.evals[0]  # what Trainer measured, to the bit
+    assert [e["step"] for e in shared.evals] == [e["step"] for e in alone.snapshot().evals]
+
+
+def test_a_sweep_evaluates_its_shared_start_once(tmp_path, monkeypatch):
+    from transformers import Trainer
+
+    calls = []
+    loop = Trainer.evaluation_loop
+    monkeypatch.setattr(Trainer, "evaluation_loop", lambda self, *a, **k: calls.append(self.state.global_step)
+                        or loop(self, *a, **k))  # fmt: skip
+    results = run_sweep(_sweep(PLANS[:2]), _data(), None, tmp_path)
+    assert [len(r.evals) for r in results] == [3, 3] and [e["step"] for e in results[1].evals] == [0, 1, 2]
+    assert calls == [0, 1, 2, 1, 2]  # the second plan reports the first's step-0 evaluation instead of redoing it
+
+
 def test_plans_train_copies_and_never_the_shared_base():
     data = _data()
     train, val = split(_sweep(), data, None)
@@ -105,6 +132,21 @@ def test_plans_train_copies_and_never_the_shared_base():
     assert not any("lora_" in name for name, _ in shared.model.named_modules())
     after = shared.model.state_dict()
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_each_seed_starts_from_the_head_and_lora_init_a_separate_run_of_that_seed_starts_from():
+    """The shared base is loaded once (seed 1); a copy for seed 2 redraws its head, as a fresh load for seed 2 does."""
+    train, val = split(_sweep(), _data(), None)
+    shared = share_base(MINILM, "seq-cls", train, val, SETTINGS.with_changes(seed=1))
+    starts = {}
+    for seed in (1, 2):
+        settings = SETTINGS.with_changes(seed=seed)
+        swept = engine.prepare(MINILM, PLANS[0].plan, train, val, settings, shared).result.model.state_dict()
+        alone = engine.prepare(MINILM, PLANS[0].plan, train, val, settings).result.model.state_dict()
+        assert swept.keys() == alone.keys() and all(torch.equal(swept[k], alone[k]) for k in alone), seed
+        starts[seed] = swept
+    heads = [k for k in starts[1] if "classifier" in k and "modules_to_save" in k]
+    assert heads and not any(torch.equal(starts[1][k], starts[2][k]) for k in heads if k.endswith("weight"))
 
 
 def test_an_injected_oom_fails_that_plan_and_the_sweep_goes_on(tmp_path, monkeypatch):
@@ -279,7 +321,7 @@ def test_sweep_page_runs_a_ladder_and_shows_the_frontier_table_and_downloads():
     assert at.title[0].value.startswith("Sweep")
     at.selectbox(key="sweep.model").set_value("minilm").run()
     assert at.selectbox(key="sweep.task.minilm").value == "seq-cls"
-    at.selectbox(key="train.data.seq-cls").set_value("chatterbot-en").run()
+    at.selectbox(key="sweep.data.seq-cls").set_value("chatterbot-en").run()
     at.radio(key="sweep.source").set_value("ranks").run()
     at.selectbox(key="sweep.preset").set_value("qv").run()
     at.number_input(key="sweep.steps.seq-cls").set_value(2).run()
@@ -300,3 +342,55 @@ def test_sweep_page_runs_a_ladder_and_shows_the_frontier_table_and_downloads():
     assert "Download the table (CSV)" in labels and sum("(.zip)" in x for x in labels) == 4
     pick = at.selectbox(key="sweep.pick")
     assert pick.format_func(pick.value).endswith("4 plans · Finished")
+
+
+def _sweep_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_sweep_page_and_the_train_page_keep_their_own_dataset():
+    at = _sweep_page()
+    at.selectbox(key="sweep.model").set_value("minilm").run()
+    at.selectbox(key="sweep.data.seq-cls").set_value("chatterbot-en").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="train.model").set_value("minilm").run()
+    assert at.selectbox(key="train.data.seq-cls").value == "rotten-tomatoes"  # untouched by the Sweep page
+    at.selectbox(key="train.data.seq-cls").set_value("chatterbot-ko").run()
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="sweep.data.seq-cls").value == "chatterbot-en"  # and the Train page leaves it alone
+
+
+def test_a_sweep_the_server_lost_mid_way_comes_back_interrupted_with_its_results(monkeypatch):
+    from core.training import sweep_run
+    from core.workspace.store import WorkspaceStore
+
+    at = _sweep_page()
+    owner = at.session_state["app.visitor"]
+    done = PlanResult("qv r=4", 1, "done", 74, 74, {"accuracy": 0.5}, 2.5, 10.0, 123, "rss_growth", "/x")
+    with WorkspaceStore() as store:
+        record = store.add_sweep(owner, _sweep())  # recorded running, then the server went away
+        store.update_sweep(owner, record.number, result=done)
+    monkeypatch.setattr(sweep_run, "PROCESS_STARTED", time.time() + 1)  # this process started after it
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    with WorkspaceStore() as store:
+        (kept,) = [r for r in store.sweeps(owner) if r.number == record.number]
+    assert kept.status == "interrupted" and kept.results == (done,)
+    assert any("server restarted" in w.value and "1 of 3 runs" in w.value for w in at.warning)
+    pick = at.selectbox(key="sweep.pick")
+    assert pick.format_func(pick.value).endswith("3 plans · Interrupted")
+
+
+def test_a_sweep_of_this_process_is_not_taken_for_an_interrupted_one():
+    from core.training.sweep_run import interrupted
+
+    assert not interrupted("someone", 1, "running", time.time())  # recorded by this process while it submits
+    assert interrupted("someone", 1, "running", 0.0) and not interrupted("someone", 1, "done", 0.0)

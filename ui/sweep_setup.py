@@ -119,7 +119,7 @@ def start(sweep: Sweep, data) -> SweepRecord:
 
 def render_setup(busy: bool) -> SweepRecord | None:
     spec, task = pick_model()
-    data = render_data_picker(task)
+    data = render_data_picker(task, page="sweep")
     if data is None:
         return None
     num_labels = max(len(data.labels()), 2) if task == "seq-cls" else 2

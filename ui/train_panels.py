@@ -16,16 +16,17 @@ from ui.widgets import guarded
 UPLOAD, HUB = "__upload__", "__hub__"
 
 
-def render_data_picker(task: str) -> TextDataset | None:
+def render_data_picker(task: str, page: str = "train") -> TextDataset | None:
+    """The dataset picker; ``page`` prefixes its widget keys, so each page keeps its own choice."""
     names = [*bundled_for(task), UPLOAD, HUB]
     labels = {UPLOAD: tr("trainpage.data_upload"), HUB: tr("trainpage.data_hub")}
-    bind(f"train.data.{task}", names[0], names)
-    choice = st.selectbox(tr("trainpage.data"), names, key=f"train.data.{task}",
+    bind(f"{page}.data.{task}", names[0], names)
+    choice = st.selectbox(tr("trainpage.data"), names, key=f"{page}.data.{task}",
                           format_func=lambda n: labels.get(n) or BUNDLED[n].display_name(lang()))
     if choice == UPLOAD:
-        return _uploaded(task)
+        return _uploaded(task, page)
     if choice == HUB:
-        return _hub(task)
+        return _hub(task, page)
     return guarded(lambda: _bundled(choice, task))
 
 
@@ -34,28 +35,28 @@ def _bundled(name: str, task: str) -> TextDataset:
     return load_bundled(name, task)
 
 
-def _uploaded(task: str) -> TextDataset | None:
+def _uploaded(task: str, page: str) -> TextDataset | None:
     from core.data.upload import parse_upload
 
-    upload = st.file_uploader(tr("trainpage.upload"), type=["csv", "json", "jsonl"], key="train.upload")
+    upload = st.file_uploader(tr("trainpage.upload"), type=["csv", "json", "jsonl"], key=f"{page}.upload")
     if upload is None:
         return None
     frame = guarded(lambda: parse_upload(upload.name, upload.getvalue()))
-    return _map_columns(frame, task, "upload") if frame is not None else None
+    return _map_columns(frame, task, "upload", page) if frame is not None else None
 
 
-def _hub(task: str) -> TextDataset | None:
+def _hub(task: str, page: str) -> TextDataset | None:
     from ui.state import token
 
-    bind("train.hub_data", "")
-    bind("train.hub_split", "train")
+    bind(f"{page}.hub_data", "")
+    bind(f"{page}.hub_split", "train")
     c1, c2 = st.columns([3, 1])
-    repo = c1.text_input(tr("trainpage.data_hub"), key="train.hub_data", placeholder="owner/name")
-    split = c2.text_input(tr("trainpage.data_hub_split"), key="train.hub_split")
+    repo = c1.text_input(tr("trainpage.data_hub"), key=f"{page}.hub_data", placeholder="owner/name")
+    split = c2.text_input(tr("trainpage.data_hub_split"), key=f"{page}.hub_split")
     if not repo.strip():
         return None
     frame = guarded(lambda: _hub_rows(repo.strip(), split.strip(), token()))
-    return _map_columns(frame, task, repo.strip()) if frame is not None else None
+    return _map_columns(frame, task, repo.strip(), page) if frame is not None else None
 
 
 @st.cache_data(max_entries=8, ttl=600, show_spinner=True)
@@ -67,13 +68,13 @@ def _hub_rows(repo: str, split: str, token: str | None) -> pd.DataFrame:
     return load_hub_dataset(repo, split, token=token)
 
 
-def _map_columns(frame: pd.DataFrame, task: str, name: str) -> TextDataset | None:
+def _map_columns(frame: pd.DataFrame, task: str, name: str, page: str) -> TextDataset | None:
     from core.data.upload import dataset_from_frame
 
     cols = list(frame.columns)
     c1, c2 = st.columns(2)
-    text_col = c1.selectbox(tr("trainpage.text_col"), cols, key="train.text_col")
-    target_col = c2.selectbox(tr("trainpage.target_col"), cols, index=min(1, len(cols) - 1), key="train.target_col")
+    text_col = c1.selectbox(tr("trainpage.text_col"), cols, key=f"{page}.text_col")
+    target_col = c2.selectbox(tr("trainpage.target_col"), cols, index=min(1, len(cols) - 1), key=f"{page}.target_col")
     ds = guarded(lambda: dataset_from_frame(frame, task, text_col, target_col, name))
     if ds is not None and ds.dropped:
         st.caption(tr("data.rows_dropped", dropped=ds.dropped))

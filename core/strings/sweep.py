@@ -12,6 +12,11 @@ STRINGS = {
     "sweep.busy": ("A sweep is still running; stop it or wait for it to finish.", "스윕이 아직 실행 중입니다. 중지하거나 끝날 때까지 기다려 주세요."),
     "sweep.no_sweep": ("Sweep #{number} is not in your workspace.", "스윕 #{number}은(는) 작업 공간에 없습니다."),
     "sweep.too_many": ("Your workspace keeps at most {max} sweeps; delete one first.", "작업 공간에는 스윕을 최대 {max}개까지 둘 수 있습니다. 먼저 하나를 지우세요."),
+    "sweeppage.status_interrupted": ("Interrupted", "중단됨"),
+    "sweeppage.interrupted": (
+        "The server restarted while this sweep was running: {done} of {n} runs finished and are kept below; re-run it for the rest.",
+        "이 스윕이 실행되는 동안 서버가 다시 시작되었습니다. {n}개 실행 중 {done}개가 끝났고 아래에 보존되어 있습니다. 나머지는 다시 실행해 주세요.",
+    ),
     "sweeppage.title": ("Sweep: which modules are worth adapting?", "Sweep: 어떤 모듈을 적응시킬 가치가 있을까?"),
     "sweeppage.intro": (
         "Train several LoRA plans one after another on the same model, data and settings, and see measured quality next to the exact number of trainable parameters.",

@@ -62,6 +62,7 @@ class TrainSession:
     result: TrainResult
     train_rows: list
     val_rows: list
+    start_evals: dict | None = None  # a sweep's shared step-0 evaluations (core.training.start_eval)
 
 
 def check_inputs(spec: ModelSpec, plan: LoraPlan, train: TextDataset, settings: TrainSettings) -> str:
@@ -91,6 +92,7 @@ class SharedBase:
     val_rows: list
     model: Any
     dataset_name: str
+    start_evals: dict = field(default_factory=dict)  # step-0 metrics by start_eval.start_key, filled by the first run
 
 
 def prepare(
@@ -110,6 +112,7 @@ def prepare(
     if shared is not None:
         set_seed(settings.seed)
         model = copy.deepcopy(shared.model)
+        fresh_head(model, task)  # this run's seed draws its head, as loading the base for this run would
         base_params = count_params(model)
         result = TrainResult(
             model=_wrap(model, plan, settings), tokenizer=shared.tokenizer, task=task, labels=shared.labels,
@@ -117,7 +120,7 @@ def prepare(
             dataset_name=shared.dataset_name, train_rows=len(shared.train_rows), val_rows=len(shared.val_rows),
             base_params=base_params,
         )  # fmt: skip
-        return TrainSession(result=result, train_rows=shared.train_rows, val_rows=shared.val_rows)
+        return TrainSession(result, shared.train_rows, shared.val_rows, shared.start_evals)
     if val is None or len(val) == 0:
         train, val = train_val_split(train, settings.val_fraction, settings.seed)
     source = weights_source(spec)
@@ -140,6 +143,22 @@ def prepare(
     return TrainSession(result=result, train_rows=train_rows, val_rows=val_rows)
 
 
+# The names PEFT treats as a classification head (``PeftModelForSequenceClassification``'s own list).
+HEAD_NAMES = ("classifier", "score")
+
+
+def fresh_head(model: Any, task: str) -> None:
+    """A copied seq-cls model's head drawn anew from the global RNG, as ``from_pretrained`` draws a head that the
+    checkpoint lacks: after ``set_seed(s)`` it equals the head of a base loaded for seed ``s``."""
+    from core.compat import init_fresh_weights
+
+    if task != "seq-cls":
+        return
+    for name, module in model.named_children():
+        if name in HEAD_NAMES:
+            init_fresh_weights(model, module)
+
+
 def _wrap(model: Any, plan: LoraPlan, settings: TrainSettings) -> Any:
     try:
         return recipe.wrap_model(model, to_lora_config(plan), settings.gradient_checkpointing)
@@ -156,11 +175,20 @@ def _trainer(session: TrainSession, workdir: Path, callback: ProgressCallback) -
     args = recipe.training_arguments(
         r.settings.recipe_config(r.task), str(workdir / "trainer"), r.task, has_val, r.precision
     )
+    start = None
+    if session.start_evals is not None:
+        from core.training.start_eval import StartEval, start_key
+
+        start = StartEval(session.start_evals, start_key(r.plan, r.task, r.settings.seed), callback)
+        start.replaces = args.eval_on_start and start.shared
+        args.eval_on_start = args.eval_on_start and not start.replaces  # measured once for the sweep
     trainer = recipe.build_trainer(
         r.model, r.tokenizer, args, r.task, session.train_rows, session.val_rows,
         padding_free=r.settings.padding_free, labels_only_head=r.settings.labels_only_head,
     )  # fmt: skip
     trainer.add_callback(callback)
+    if start is not None:
+        trainer.add_callback(start)  # after ``callback``: it reports into a state already started
     trainer.remove_callback(PrinterCallback)  # progress goes to the RunState, not stdout
     return trainer
 

@@ -40,7 +40,7 @@ def share_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset,
         raise LensError("train.too_few_rows", count=0)
     from transformers import set_seed
 
-    set_seed(settings.seed)  # a classifier head starts from this one random init for every plan and seed
+    set_seed(settings.seed)  # each run draws its own head from its seed on its copy (engine.fresh_head)
     model = load_model(source.location, task, labels, tok.pad_token_id)
     return SharedBase(source, tok, labels, train_rows, val_rows, model, train.name.removesuffix("/train"))
 
@@ -52,15 +52,17 @@ def split(sweep: Sweep, train: TextDataset, val: TextDataset | None) -> tuple[Te
     return train, val
 
 
-def budget_params(spec: ModelSpec, sweep_plan: SweepPlan, num_labels: int) -> int:
-    """``core.planning.budget``'s trainable count for the plan, from the meta-device model (no weights)."""
+def budget_params(spec: ModelSpec, plans: tuple[SweepPlan, ...], num_labels: int) -> dict[str, int]:
+    """``core.planning.budget``'s trainable count of each plan, from one meta-device model (no weights) and its one
+    inventory: every plan of a sweep has the same model, task and labels."""
     from core.anatomy.inventory import list_adaptable_layers
     from core.models.meta import build_meta_model
     from core.models.sources import load_config
     from core.planning.budget import compute_budget
 
-    mc = load_config(ModelSpec(spec.source, spec.ref, sweep_plan.plan.task, max(num_labels, 2)))
-    return compute_budget(list_adaptable_layers(build_meta_model(mc)), sweep_plan.plan).trainable_params
+    mc = load_config(ModelSpec(spec.source, spec.ref, plans[0].plan.task, max(num_labels, 2)))
+    layers = list_adaptable_layers(build_meta_model(mc))
+    return {item.name: compute_budget(layers, item.plan).trainable_params for item in plans}
 
 
 class PeakMemory:
@@ -143,7 +145,7 @@ def run_sweep(
     validate_sweep(sweep)
     train, val = split(sweep, train, val)
     shared = share_base(sweep.model, sweep.task, train, val, sweep.settings)
-    budgets = {i.name: budget_params(sweep.model, i, len(shared.labels)) for i in sweep.plans}
+    budgets = budget_params(sweep.model, sweep.plans, len(shared.labels))
     results: list[PlanResult] = []
     for index, (item, seed) in enumerate(sweep.runs()):
         if stop is not None and stop.is_set():
@@ -208,7 +210,7 @@ class SweepRun:
             if self._shared is None:
                 s = self.sweep
                 self._shared = share_base(s.model, s.task, self.train, self.val, s.settings)
-                self._budgets = {i.name: budget_params(s.model, i, len(self._shared.labels)) for i in s.plans}
+                self._budgets = budget_params(s.model, s.plans, len(self._shared.labels))
             return self._shared
 
     def _run(self, item: SweepPlan, seed: int, spec: Any, plan: Any, train: Any, val: Any, settings: Any,
@@ -265,6 +267,9 @@ class SweepRun:
 
 _LIVE: dict[tuple[str, int], SweepRun] = {}
 _LIVE_LOCK = threading.Lock()
+# Sweeps recorded before this moment were started by an earlier server process (this module loads before any
+# sweep of this process is recorded: the page that records one imports it).
+PROCESS_STARTED = time.time()
 
 
 def keep_live(owner: str, number: int, run: SweepRun) -> None:
@@ -276,6 +281,11 @@ def keep_live(owner: str, number: int, run: SweepRun) -> None:
 def live_sweep(owner: str, number: int) -> SweepRun | None:
     with _LIVE_LOCK:
         return _LIVE.get((owner, number))
+
+
+def interrupted(owner: str, number: int, status: str, created: float) -> bool:
+    """A sweep still recorded as running that no live sweep of this process runs: the server restarted under it."""
+    return status == "running" and created < PROCESS_STARTED and live_sweep(owner, number) is None
 
 
 def forget_live(owner: str, number: int) -> None:

@@ -73,7 +73,7 @@ class SweepRecord:
 
     number: int
     sweep: Sweep
-    status: str = "running"  # running, done or stopped
+    status: str = "running"  # running, done, stopped or interrupted (the server restarted under it)
     results: tuple[PlanResult, ...] = ()
     folder: str = ""  # absolute path of its plans' folders
     created: float = 0.0
