@@ -359,9 +359,9 @@ def test_configure_and_compare_panels_say_the_attention_kind() -> None:
     at.run()
     at.switch_page("pages/configure.py").run()
     assert not at.exception
-    assert any("sdpa attention (flash kernel on cuda" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any("`sdpa` attention (`flash` kernel on `cuda`" in c.value for c in at.caption), [c.value for c in at.caption]
     at.text_input(key="configure.save_name").set_value("qv").run()
     at.button(key="configure.save_btn").click().run()
     at.switch_page("pages/compare.py").run()
     assert not at.exception
-    assert any("sdpa attention" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any("`sdpa` attention" in c.value for c in at.caption), [c.value for c in at.caption]

@@ -25,18 +25,18 @@ STRINGS = {
         "가중치·어댑터·그래디언트·옵티마이저는 정확한 값이며, 활성화는 autograd가 역전파용으로 저장하는 텐서입니다.",
     ),
     "mempanel.assumed": (
-        "Activations assume {attention} attention ({kernel} kernel on {device}: {saves}), saved in {dtype}, "
+        "Activations assume `{attention}` attention (`{kernel}` kernel on `{device}`: {saves}), saved in `{dtype}`, "
         "gradient checkpointing {ckpt}; {method}.",
-        "활성화 가정: {attention} 어텐션({device}의 {kernel} 커널: {saves}), 저장 dtype {dtype}, "
+        "활성화 가정: `{attention}` 어텐션(`{device}`의 `{kernel}` 커널: {saves}), 저장 자료형 `{dtype}`, "
         "그래디언트 체크포인팅 {ckpt}; {method}.",
     ),
     "mempanel.saves.scores": ("keeps the s×s probabilities per head", "헤드마다 s×s 확률 행렬을 저장"),
-    "mempanel.saves.lse": ("keeps only output and log-sum-exp", "출력과 log-sum-exp만 저장"),
+    "mempanel.saves.lse": ("keeps only output and `logsumexp`", "출력과 `logsumexp`만 저장"),
     "mempanel.on": ("on", "켬"),
     "mempanel.off": ("off", "끔"),
     "mempanel.method.traced": (
-        "counted from the model's own forward on the meta device",
-        "meta 장치에서 모델 자체의 forward로 계산",
+        "counted from the model's own forward on the `meta` device (shapes only)",
+        "모델 자체의 순전파로 계산(`meta` 장치, 모양만 사용)",
     ),
     "mempanel.method.rough": ("estimated with a per-block formula", "블록 단위 공식으로 추정"),
 }

@@ -1,7 +1,7 @@
 """The Sweep page, its errors and the sweep command."""
 
 STRINGS = {
-    "ui.page_sweep": ("Sweep · compare plans by training", "Sweep · 비교 학습"),
+    "ui.page_sweep": ("Sweep · compare plans by training", "스윕 · 계획별 비교 학습"),
     "sweep.plan_count": ("A sweep needs {low}-{high} plans; it has {n}.", "스윕에는 계획이 {low}~{high}개 필요합니다. 지금 {n}개입니다."),
     "sweep.duplicate_name": ("Two plans are both named \"{name}\"; give each its own name.", "두 계획의 이름이 모두 \"{name}\"입니다. 이름을 서로 다르게 해 주세요."),
     "sweep.mixed_tasks": ("Every plan of a sweep must have the same task.", "스윕의 모든 계획은 같은 작업이어야 합니다."),
