@@ -17,7 +17,7 @@ STRINGS = {
         "The server restarted while this sweep was running: {done} of {n} runs finished and are kept below; re-run it for the rest.",
         "이 스윕이 실행되는 동안 서버가 다시 시작되었습니다. {n}개 실행 중 {done}개가 끝났고 아래에 보존되어 있습니다. 나머지는 다시 실행해 주세요.",
     ),
-    "sweeppage.title": ("Sweep: which modules are worth adapting?", "Sweep: 어떤 모듈을 적응시킬 가치가 있을까?"),
+    "sweeppage.title": ("Sweep: which modules are worth adapting?", "스윕: 어떤 모듈을 적응시킬 가치가 있을까?"),
     "sweeppage.intro": (
         "Train several LoRA plans one after another on the same model, data and settings, and see measured quality next to the exact number of trainable parameters.",
         "같은 모델·데이터·설정으로 여러 LoRA 계획을 차례로 학습하고, 측정한 품질을 정확한 학습 파라미터 수 옆에서 봅니다.",
