@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import torch
-from transformers import TrainerCallback
+from transformers.trainer_callback import TrainerCallback  # the submodule: not through the lazy top-level module
 
 from core.training.run_state import RunState
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from transformers import TrainerCallback
+from transformers.trainer_callback import TrainerCallback  # the submodule: not through the lazy top-level module
 
 from core.planning.plan import LoraPlan
 
