@@ -55,6 +55,9 @@ render_language()
 model_slot = st.sidebar.empty()
 with st.sidebar:
     keep_identity()
+from ui.resources import import_libraries  # noqa: E402 - after the navigation is drawn
+
+import_libraries()
 try:
     page.run()
 finally:  # also when the page reruns or stops: what the visitor changed is kept

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import streamlit as st
 
 from core.anatomy.inventory import Inventory
 from core.models.meta import meta_inventory
 from core.models.sources import ModelConfig, ModelSpec, load_config
+
+_IMPORTS = threading.Lock()
+
+
+def import_libraries() -> None:
+    """Import PEFT, transformers' trainer pieces and the engine once, one script thread at a time: two sessions
+    importing them at once (a reload while the first page still loads) met transformers' circular lazy imports
+    half-done ("cannot import name 'AutoModel' from 'transformers'")."""
+    with _IMPORTS:
+        import peft  # noqa: F401
+        import transformers.trainer_callback  # noqa: F401
+
+        import core.training.engine  # noqa: F401
 
 
 def _token_key(token: str | None) -> str:
