@@ -95,6 +95,23 @@ class SharedBase:
     start_evals: dict = field(default_factory=dict)  # step-0 metrics by start_eval.start_key, filled by the first run
 
 
+def load_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: TrainSettings) -> SharedBase:
+    """Tokenize the rows and load the base weights (the seed set first: it draws a new classification head)."""
+    from transformers import set_seed
+
+    source = weights_source(spec)
+    tok = load_tokenizer(source.location)
+    labels = label_names(train, val) if task == "seq-cls" else ()
+    seq_len = settings.seq_len_for(task)
+    train_rows = encode(tok, train, task, seq_len, labels)
+    val_rows = encode(tok, eval_subset(val, settings.max_eval_examples), task, seq_len, labels)
+    if not train_rows:
+        raise LensError("train.too_few_rows", count=0)
+    set_seed(settings.seed)
+    model = load_model(source.location, task, labels, tok.pad_token_id)
+    return SharedBase(source, tok, labels, train_rows, val_rows, model, train.name.removesuffix("/train"))
+
+
 def prepare(
     spec: ModelSpec,
     plan: LoraPlan,
@@ -123,16 +140,9 @@ def prepare(
         return TrainSession(result, shared.train_rows, shared.val_rows, shared.start_evals)
     if val is None or len(val) == 0:
         train, val = train_val_split(train, settings.val_fraction, settings.seed)
-    source = weights_source(spec)
-    tok = load_tokenizer(source.location)
-    labels = label_names(train, val) if task == "seq-cls" else ()
-    seq_len = settings.seq_len_for(task)
-    train_rows = encode(tok, train, task, seq_len, labels)
-    val_rows = encode(tok, eval_subset(val, settings.max_eval_examples), task, seq_len, labels)
-    if not train_rows:
-        raise LensError("train.too_few_rows", count=0)
-    set_seed(settings.seed)
-    model = load_model(source.location, task, labels, tok.pad_token_id)
+    base = load_base(spec, task, train, val, settings)
+    source, tok, labels, train_rows, val_rows, model = (
+        base.source, base.tokenizer, base.labels, base.train_rows, base.val_rows, base.model)
     base_params = count_params(model)
     peft_model = _wrap(model, plan, settings)
     result = TrainResult(

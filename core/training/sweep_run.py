@@ -16,12 +16,10 @@ from typing import Any
 import torch
 
 from core.data.dataset import TextDataset
-from core.data.splits import eval_subset, train_val_split
+from core.data.splits import train_val_split
 from core.errors import LensError
 from core.models.spec import ModelSpec
-from core.training.encode import encode, label_names
-from core.training.engine import SharedBase, TrainResult, free_memory, run_training
-from core.training.loader import load_model, load_tokenizer, weights_source
+from core.training.engine import SharedBase, TrainResult, free_memory, load_base, run_training
 from core.training.run_state import RunState
 from core.training.sweep import PlanResult, Sweep, SweepPlan, validate_sweep
 
@@ -29,20 +27,9 @@ OnResult = Callable[[PlanResult, "TrainResult | None"], None]
 
 
 def share_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: Any) -> SharedBase:
-    """Tokenize once and load the base once (what ``engine.prepare`` does per run), for every plan of a sweep."""
-    source = weights_source(spec)
-    tok = load_tokenizer(source.location)
-    labels = label_names(train, val) if task == "seq-cls" else ()
-    seq_len = settings.seq_len_for(task)
-    train_rows = encode(tok, train, task, seq_len, labels)
-    val_rows = encode(tok, eval_subset(val, settings.max_eval_examples), task, seq_len, labels)
-    if not train_rows:
-        raise LensError("train.too_few_rows", count=0)
-    from transformers import set_seed
-
-    set_seed(settings.seed)  # each run draws its own head from its seed on its copy (engine.fresh_head)
-    model = load_model(source.location, task, labels, tok.pad_token_id)
-    return SharedBase(source, tok, labels, train_rows, val_rows, model, train.name.removesuffix("/train"))
+    """Tokenize once and load the base once (``engine.load_base``, what ``prepare`` does per run), for every plan of
+    a sweep; each run draws its own head from its seed on its copy (``engine.fresh_head``)."""
+    return load_base(spec, task, train, val, settings)
 
 
 def split(sweep: Sweep, train: TextDataset, val: TextDataset | None) -> tuple[TextDataset, TextDataset]:
