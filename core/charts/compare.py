@@ -12,8 +12,6 @@ from core.i18n import t
 from core.planning.compare import R_SWEEP, PlanResult
 from core.planning.plan import LoraPlan
 
-PATTERN_KEYS = ("rank_pattern", "alpha_pattern")
-
 
 def _targets(plan: LoraPlan) -> str:
     return plan.target_regex or ", ".join(sorted(plan.targets)) or "-"
@@ -30,8 +28,10 @@ def _blocks(plan: LoraPlan, lang: str) -> str:
 
 
 def _patterns(plan: LoraPlan) -> str:
-    """PEFT's ``rank_pattern``/``alpha_pattern`` when a plan carries them (in ``extra``), else ``-``."""
-    found = [f"{key}={plan.extra[key]}" for key in PATTERN_KEYS if plan.extra.get(key)]
+    """PEFT's ``rank_pattern``/``alpha_pattern``/``exclude_modules`` when a plan carries them, else ``-``."""
+    found = [f"r[{k}]={v}" for k, v in plan.rank_pattern] + [f"α[{k}]={v:g}" for k, v in plan.alpha_pattern]
+    if plan.exclude_modules:
+        found.append("exclude=" + ", ".join(plan.exclude_modules))
     return "; ".join(found) or "-"
 
 

@@ -17,6 +17,14 @@ ALL_LINEAR = "all-linear"
 DEFAULT_R = 8
 DEFAULT_ALPHA = 16
 DEFAULT_DROPOUT = 0.05
+# PEFT's ``init_lora_weights`` values that run on the CPU with no data pass (eva/corda need data, loftq a quantizer).
+# "default" is PEFT's ``True`` (A Kaiming-uniform, B zero). "mica" freezes B: only A trains.
+INIT_METHODS: tuple[str, ...] = ("default", "gaussian", "pissa", "olora", "orthogonal", "mica")
+MAX_PATTERNS = 64  # rank_pattern / alpha_pattern entries, exclude_modules and target_parameters names, each
+MAX_PATTERN_CHARS = 200
+
+Pairs = tuple[tuple[str, int], ...]
+AlphaPairs = tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,14 @@ class LoraPlan:
     layers: tuple[int, ...] = ()  # layers_to_transform; empty means every block
     modules_to_save: tuple[str, ...] = ()
     task: str = "causal-lm"
+    # PEFT's per-module overrides, in the user's order (PEFT takes the first key that matches a module's name,
+    # ``(.*\.)?(key)$``): ((key, r), ...) and ((key, alpha), ...). Tuples, so a plan stays hashable.
+    rank_pattern: Pairs = ()
+    alpha_pattern: AlphaPairs = ()
+    exclude_modules: tuple[str, ...] = ()  # names (PEFT's list form: equal, or ends with ".name")
+    target_parameters: tuple[str, ...] = ()  # nn.Parameter names, e.g. fused MoE experts "experts.gate_up_proj"
+    init_lora_weights: str = "default"  # one of INIT_METHODS
+    layers_pattern: str | None = None  # the ModuleList name layers_to_transform counts in, where PEFT needs it
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -51,12 +67,26 @@ class LoraPlan:
     def with_changes(self, **changes: object) -> LoraPlan:
         return replace(self, **changes)
 
+    def rank_for(self, name: str) -> int:
+        """The rank PEFT gives the module (or parameter) called ``name``: the first matching rank_pattern key."""
+        return _pattern_value(self.rank_pattern, name, self.r)
+
+    def alpha_for(self, name: str) -> float:
+        """The alpha PEFT gives ``name``: the first matching alpha_pattern key, else lora_alpha."""
+        return _pattern_value(self.alpha_pattern, name, self.lora_alpha)
+
+    def scaling_for(self, name: str) -> float:
+        """What multiplies B·A in module ``name``, with its own rank and alpha."""
+        r = self.rank_for(name)
+        return self.alpha_for(name) / (r**0.5 if self.use_rslora else r)
+
     def to_json(self) -> dict:
         data = asdict(self)
         data.pop("extra")
-        data["targets"] = list(self.targets)
-        data["layers"] = list(self.layers)
-        data["modules_to_save"] = list(self.modules_to_save)
+        for key in ("targets", "layers", "modules_to_save", "exclude_modules", "target_parameters"):
+            data[key] = list(getattr(self, key))
+        data["rank_pattern"] = dict(self.rank_pattern)  # JSON objects keep their order
+        data["alpha_pattern"] = dict(self.alpha_pattern)
         return data
 
     @classmethod
@@ -70,16 +100,44 @@ class LoraPlan:
             raise LensError("plan.bad_json_keys", keys=", ".join(sorted(map(str, unknown))[:5]))
         try:
             kwargs = dict(data)
-            for key in ("targets", "modules_to_save"):
+            for key in ("targets", "modules_to_save", "exclude_modules", "target_parameters"):
                 if key in kwargs:
-                    kwargs[key] = tuple(str(x) for x in kwargs[key])
+                    kwargs[key] = tuple(_names(kwargs[key]))
             if "layers" in kwargs:
                 kwargs["layers"] = tuple(int(x) for x in kwargs["layers"])
+            for key in ("rank_pattern", "alpha_pattern"):
+                if key in kwargs:
+                    kwargs[key] = tuple(_pairs(kwargs[key]))
             plan = cls(**kwargs)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
             raise LensError("plan.bad_json_value", detail=str(exc)[:200]) from exc
         validate_plan(plan)
         return plan
+
+
+def _names(value: object) -> list[str]:
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list, got {type(value).__name__}")
+    return [str(x) for x in value]
+
+
+def _pairs(value: object) -> list[tuple[str, object]]:
+    """A JSON object {key: number} (or a list of [key, number] pairs) as ordered pairs; values keep their type."""
+    items = value.items() if isinstance(value, dict) else value
+    if not isinstance(items, list | tuple) and not isinstance(value, dict):
+        raise ValueError(f"expected an object, got {type(value).__name__}")
+    return [(str(k), v) for k, v in items]
+
+
+def _pattern_value(pairs: tuple, name: str, default):
+    """PEFT's own lookup (``get_pattern_key``: the first key whose ``(.*\\.)?(key)$`` matches ``name``)."""
+    if not pairs:
+        return default
+    from peft.utils.other import get_pattern_key
+
+    table = dict(pairs)
+    key = get_pattern_key(list(table), name)
+    return table.get(key, default)
 
 
 def number_errors(r: object, lora_alpha: object, lora_dropout: object) -> dict[str, LensError]:
@@ -108,10 +166,41 @@ def validate_plan(plan: LoraPlan, num_blocks: int | None = None) -> None:
         except re.error as exc:
             raise LensError("plan.bad_regex", regex=plan.target_regex[:80], detail=str(exc)) from exc
         check_regex(plan.target_regex)
+    _validate_overrides(plan)
     if any(i < 0 for i in plan.layers):
         raise LensError("plan.bad_layers", layers=_fmt(plan.layers), n=num_blocks or "?")
     if num_blocks is not None and any(i >= num_blocks for i in plan.layers):
         raise LensError("plan.bad_layers", layers=_fmt(plan.layers), n=num_blocks)
+
+
+def _validate_overrides(plan: LoraPlan) -> None:
+    """Patterns, exclusions, parameter targets and the init method: bounded, well-formed, PEFT's values only."""
+    lists = {"rank_pattern": plan.rank_pattern, "alpha_pattern": plan.alpha_pattern,
+             "exclude_modules": plan.exclude_modules, "target_parameters": plan.target_parameters}  # fmt: skip
+    for field_name, items in lists.items():
+        if len(items) > MAX_PATTERNS:
+            raise LensError("plan.too_many", field=field_name, n=len(items), max=MAX_PATTERNS)
+        keys = [k for k, _ in items] if field_name.endswith("pattern") else list(items)
+        for key in keys:
+            if not key.strip() or len(key) > MAX_PATTERN_CHARS:
+                raise LensError("plan.bad_name", field=field_name, name=key[:60], max=MAX_PATTERN_CHARS)
+        if field_name.endswith("pattern"):
+            for key in keys:  # PEFT puts each key inside a regex
+                try:
+                    re.compile(key)
+                except re.error as exc:
+                    raise LensError("plan.bad_regex", regex=key[:80], detail=str(exc)) from exc
+                check_regex(key)
+    for key, r in plan.rank_pattern:
+        if not isinstance(r, int) or isinstance(r, bool) or not 1 <= r <= MAX_R:
+            raise LensError("plan.bad_pattern_r", pattern=key[:60], r=r, max=MAX_R)
+    for key, alpha in plan.alpha_pattern:
+        if not isinstance(alpha, int | float) or isinstance(alpha, bool) or not 0 < alpha < math.inf:
+            raise LensError("plan.bad_pattern_alpha", pattern=key[:60], alpha=alpha)
+    if plan.init_lora_weights not in INIT_METHODS:
+        raise LensError("plan.bad_init", init=str(plan.init_lora_weights)[:40], options=", ".join(INIT_METHODS))
+    if plan.layers_pattern is not None and (not plan.layers_pattern.strip() or len(plan.layers_pattern) > 100):
+        raise LensError("plan.bad_name", field="layers_pattern", name=plan.layers_pattern[:60], max=100)
 
 
 def _fmt(layers: tuple[int, ...]) -> str:
@@ -146,6 +235,18 @@ def _config_kwargs(plan: LoraPlan) -> dict:
         kwargs["layers_to_transform"] = sorted(plan.layers)
     if plan.modules_to_save:
         kwargs["modules_to_save"] = sorted(plan.modules_to_save)
+    if plan.rank_pattern:
+        kwargs["rank_pattern"] = dict(plan.rank_pattern)
+    if plan.alpha_pattern:
+        kwargs["alpha_pattern"] = dict(plan.alpha_pattern)
+    if plan.exclude_modules:
+        kwargs["exclude_modules"] = list(plan.exclude_modules)
+    if plan.target_parameters:
+        kwargs["target_parameters"] = list(plan.target_parameters)
+    if plan.init_lora_weights != "default":
+        kwargs["init_lora_weights"] = plan.init_lora_weights
+    if plan.layers_pattern:
+        kwargs["layers_pattern"] = plan.layers_pattern
     return kwargs
 
 
@@ -165,4 +266,6 @@ def _py(value: object) -> str:
         return json.dumps(value)
     if isinstance(value, list):
         return "[" + ", ".join(_py(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
     return repr(value)

@@ -70,6 +70,26 @@ STRINGS = {
         "Block indices {layers} are outside this model, which has blocks 0 to {n} (exclusive).",
         "블록 번호 {layers}은(는) 이 모델의 범위를 벗어납니다. 블록은 0부터 {n} 미만입니다.",
     ),
+    "plan.too_many": (
+        "{field} has {n} entries; at most {max} are accepted.",
+        "{field} 항목이 {n}개입니다. 최대 {max}개까지 받습니다.",
+    ),
+    "plan.bad_name": (
+        "{field}: '{name}' must be a non-empty name of at most {max} characters.",
+        "{field}: '{name}'은(는) 비어 있지 않고 {max}자 이하인 이름이어야 합니다.",
+    ),
+    "plan.bad_pattern_r": (
+        "rank_pattern '{pattern}': r must be a whole number from 1 to {max}; got {r}.",
+        "rank_pattern '{pattern}': r은 1부터 {max}까지의 정수여야 합니다. 입력값: {r}.",
+    ),
+    "plan.bad_pattern_alpha": (
+        "alpha_pattern '{pattern}': alpha must be a finite number greater than 0; got {alpha}.",
+        "alpha_pattern '{pattern}': alpha는 0보다 큰 유한한 수여야 합니다. 입력값: {alpha}.",
+    ),
+    "plan.bad_init": (
+        "init_lora_weights '{init}' is not offered here; choose one of {options}.",
+        "init_lora_weights '{init}'은(는) 여기서 지원하지 않습니다. {options} 중에서 고르세요.",
+    ),
     "plan.peft_refused": ("PEFT refuses this configuration: {detail}", "PEFT가 이 설정을 거부합니다: {detail}"),
     "plan.bad_json": ("This is not a LoRA Lens plan (expected a JSON object).", "LoRA Lens 계획 파일이 아닙니다(JSON 객체가 필요합니다)."),
     "plan.bad_json_keys": ("Unknown fields in the plan: {keys}.", "계획에 알 수 없는 항목이 있습니다: {keys}."),

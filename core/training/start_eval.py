@@ -12,9 +12,9 @@ from core.planning.plan import LoraPlan
 def start_key(plan: LoraPlan, task: str, seed: int) -> tuple[str, int | None] | None:
     """Which runs start as the same function: PEFT's LoRA init leaves ``lora_B`` at zero, so before its first step
     an adapted model computes exactly its base (plus zeros), whatever its targets, rank or seed; a seq-cls base's
-    head is drawn from the run's seed. DoRA (a norm recomputed in floating point) and extra init options do not
+    head is drawn from the run's seed. DoRA (a norm recomputed in floating point) and other init methods (PiSSA, OLoRA, ... move the base) do not
     start bit-exactly at the base: ``None``, never shared."""
-    if plan.use_dora or plan.extra:
+    if plan.use_dora or plan.extra or plan.init_lora_weights != "default":
         return None
     return (task, seed if task == "seq-cls" else None)
 
