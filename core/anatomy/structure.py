@@ -108,7 +108,7 @@ def tower_of(name: str, towers: list[Tower]) -> Tower | None:
 
 
 def attention_kind(name: str, modules: Mapping[str, nn.Module], decoder: Tower | None) -> str | None:
-    """"self" or "cross" for a module inside attention; None outside attention.
+    """The attention kind of module ``name``: "self" or "cross" inside attention, None outside it.
 
     An attention module is an ancestor whose class name ends in "Attention" (LlamaAttention, T5Attention,
     T5LayerCrossAttention, BertSelfAttention, nn.MultiheadAttention); a decoder layer that merely holds one
