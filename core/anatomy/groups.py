@@ -143,3 +143,13 @@ def shared_short_names(inventory: Inventory) -> dict[str, tuple[str, ...]]:
         if layer.tower is not None:
             towers.setdefault(layer.short_name, {})[layer.tower] = None
     return {short: tuple(found) for short, found in towers.items() if len(found) > 1}
+
+
+def group_label(group: ModuleGroup, lang: str = "en") -> str:
+    """``Vision · q_proj``, ``Decoder · cross-attention · q``; a model without towers: the short name."""
+    from core.i18n import t
+
+    parts = [tower_label(group.tower, lang)] if group.tower else []
+    if group.attention:
+        parts.append(t(f"attn.{group.attention}", lang))
+    return " · ".join([*parts, group.short_name])

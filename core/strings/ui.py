@@ -26,6 +26,7 @@ STRINGS = {
     "ui.col_blocks": ("Blocks", "블록"),
     "ui.col_hidden": ("Hidden size", "히든 크기"),
     "ui.col_about": ("What it is", "설명"),
+    "ui.col_where": ("Module", "모듈"),
     "ui.outside_blocks": ("outside blocks", "블록 밖"),
     "ui.params_unit": ("params", "개"),
     "ui.axis_block": ("Block", "블록"),
