@@ -103,7 +103,7 @@ def format_blocks(blocks: tuple[int, ...]) -> str:
 
 # --- words for towers and attention kinds ------------------------------------------------------
 
-_KNOWN_TOWERS = ("vision", "text", "audio", "encoder", "decoder")
+TOWER_NAMES = ("vision", "text", "audio", "encoder", "decoder")  # towers with words of their own (others: their name)
 
 
 def tower_label(name: str | None, lang: str = "en") -> str:
@@ -111,7 +111,7 @@ def tower_label(name: str | None, lang: str = "en") -> str:
 
     if name is None:
         return t("tower.none", lang)
-    return t(f"tower.{name}", lang) if name in _KNOWN_TOWERS else name
+    return t(f"tower.{name}", lang) if name in TOWER_NAMES else name
 
 
 def tower_text(name: str | None, lang: str = "en") -> str:
@@ -120,7 +120,7 @@ def tower_text(name: str | None, lang: str = "en") -> str:
 
     if name is None:
         return t("tower.about_none", lang)
-    if name in _KNOWN_TOWERS:
+    if name in TOWER_NAMES:
         return t(f"tower.about_{name}", lang)
     return t("tower.about_other", lang, name=name)
 

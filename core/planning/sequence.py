@@ -14,6 +14,7 @@ from core.anatomy.inventory import Inventory
 
 DEFAULT_SEQ_LEN = 512  # tokens per example where the model takes more (or says nothing): a common fine-tune length
 _POSITIONS = ("max_position_embeddings", "n_positions", "max_seq_len")
+SOURCES = ("text", "patches", "default")  # where a default came from (SequenceDefault.source)
 
 
 @dataclass(frozen=True)
