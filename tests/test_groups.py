@@ -270,6 +270,20 @@ def test_group_targets_adapt_exactly_those_groups_as_peft_counts(name, keys, lay
         assert plan.target_regex and not plan.targets
 
 
+def test_fused_expert_groups_become_target_parameters_as_peft_counts():
+    """Mixtral's fused experts are parameters: their groups go to target_parameters, the rest to target_modules."""
+    inv = _inv("mixtral-8x7b")
+    keys = ("q_proj", "experts.gate_up_proj", "experts.down_proj")
+    chosen = target_groups(inv, keys)
+    assert chosen.target_parameters == ("experts.down_proj", "experts.gate_up_proj") and chosen.targets == ("q_proj",)
+    plan = chosen.apply(LoraPlan(task=_task("mixtral-8x7b"), lora_dropout=0.0))
+    peft_model = get_peft_model(_fresh("mixtral-8x7b"), to_lora_config(plan))
+    assert compute_budget(inv, plan).trainable_params == peft_model.get_nb_trainable_parameters()[0]
+    groups = {g.key: g for g in list_groups(inv)}
+    assert set(peft_model.base_model.targeted_parameter_names) == set(
+        groups["experts.gate_up_proj"].names + groups["experts.down_proj"].names)
+
+
 def test_a_plain_name_list_on_a_vlm_also_adapts_the_vision_tower():
     """PEFT #2615, shown by the groups: q_proj names both towers, so the language model alone needs a regex."""
     inv = _inv("gemma-3-4b")
