@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.charts.compare import blocks_figure, compare_frame, groups_figure, r_curve_figure
+from core.errors import LensError
 from core.format import count_phrase
 from core.planning.budget import compute_budget
 from core.planning.compare import Comparison, compare_plans
@@ -13,7 +14,7 @@ from core.planning.plans_io import SavedPlan, export_plans, import_plans
 from core.planning.presets import PRESETS, preset_plan
 from core.workspace.naming import default_plan_name
 from ui import resources
-from ui.memory_panel import render_compare_memory, settings_from_state
+from ui.memory_panel import models_sequence, render_compare_memory, settings_from_state
 from ui.state import delete_plan, lang, model_spec, rename_plan, save_plan, saved_plans, token, tr
 from ui.widgets import guarded, number_columns, verbatim
 
@@ -82,12 +83,25 @@ def render_io() -> None:
             st.success(count_phrase("fmt.plans_imported", len(imported), lang()))
 
 
-def evaluate() -> Comparison:
-    def load(spec):
-        return resources.model_config(spec, token()), resources.inventory(spec, token())
+def load(spec):
+    return resources.model_config(spec, token()), resources.inventory(spec, token())
 
+
+def sequence():
+    """The saved plans' models' common default sequence length (a model that fails to load is skipped here and
+    reported by ``evaluate``)."""
+    loaded = []
+    for spec in dict.fromkeys(p.model for p in saved_plans()):
+        try:
+            loaded.append(load(spec))
+        except LensError:
+            continue
+    return models_sequence(loaded)
+
+
+def evaluate(seq) -> Comparison:
     plans = {p.name: (p.model, p.plan) for p in saved_plans()}
-    comparison = compare_plans(plans, load, settings_from_state())
+    comparison = compare_plans(plans, load, settings_from_state(seq.seq_len))
     for name, exc in comparison.errors:
         st.warning(tr("compare.plan_error", name=name, message=exc.message(lang())))
     return comparison
@@ -102,7 +116,8 @@ def main() -> None:
         st.info(tr("compare.empty"))
         return
     render_manage()
-    comparison = evaluate()
+    seq = sequence()
+    comparison = evaluate(seq)
     results = list(comparison.results)
     if not results:
         return
@@ -121,7 +136,7 @@ def main() -> None:
     right.plotly_chart(r_curve_figure(comparison.curves(), comparison.chosen(), lang()), width="stretch", key="compare.r")
     st.markdown(f"##### {tr('compare.chart_blocks')}")
     st.plotly_chart(blocks_figure(results, lang()), width="stretch", key="compare.blocks")
-    render_compare_memory(comparison.estimates(), key="compare")
+    render_compare_memory(comparison.estimates(), key="compare", seq=seq)
 
 
 main()

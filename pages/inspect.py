@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.charts.tables import display_columns, groups_frame, layers_frame, params_by_block_figure
+from core.charts.tables import display_columns, groups_frame, layers_frame, params_by_block_figure, towers_frame
 from core.limits import hosted
 from core.models.catalog import list_catalog
 from core.models.embedded import EMBEDDED
@@ -87,12 +87,12 @@ def render_inventory(spec: ModelSpec) -> None:
         return
     st.subheader(f"{mc.display_name} · `{mc.task}`")
     _render_note(spec)
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric(tr("inspect.total_params"), count(inv.total_params), help=exact(inv.total_params))
-    m2.metric(tr("inspect.blocks"), f"{inv.num_blocks:,}")
-    m3.metric(tr("inspect.hidden"), f"{inv.hidden_size:,}" if inv.hidden_size else "-")
-    m4.metric(tr("inspect.adaptable"), f"{len(inv.layers):,}")
+    render_metrics(inv)
+    if inv.towers:
+        st.markdown(f"#### {tr('inspect.towers')}")
+        st.table(towers_frame(inv, lang()), hide_index=True)
     st.markdown(f"#### {tr('inspect.groups')}")
+    render_shared_names(inv)
     st.table(groups_frame(inv, lang()), hide_index=True)  # a static table: the role text wraps, never cut
     st.markdown(f"#### {tr('inspect.where')}")
     st.plotly_chart(params_by_block_figure(inv, lang()), width="stretch", key="inspect.chart")
@@ -108,6 +108,38 @@ def render_inventory(spec: ModelSpec) -> None:
         mime="text/csv",
         key="inspect.csv",
     )
+
+
+def render_metrics(inv) -> None:
+    """Totals; with towers, blocks and hidden size per tower ("12 · 12", "512 · 768"), named on hover."""
+    from core.anatomy.groups import tower_label
+
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(tr("inspect.total_params"), count(inv.total_params), help=exact(inv.total_params))
+    if inv.towers:
+        names = [tower_label(tower.name, lang()) for tower in inv.towers]
+        blocks = [tower.num_blocks for tower in inv.towers]
+        hidden = [tower.hidden_size or 0 for tower in inv.towers]
+        m2.metric(tr("inspect.blocks"), " · ".join(f"{b:,}" for b in blocks),
+                  help=", ".join(f"{n} {b:,}" for n, b in zip(names, blocks, strict=True)))
+        m3.metric(tr("inspect.hidden"), " · ".join(f"{h:,}" for h in hidden),
+                  help=", ".join(f"{n} {h:,}" for n, h in zip(names, hidden, strict=True)))
+    else:
+        m2.metric(tr("inspect.blocks"), f"{inv.num_blocks:,}")
+        m3.metric(tr("inspect.hidden"), f"{inv.hidden_size:,}" if inv.hidden_size else "-")
+    m4.metric(tr("inspect.adaptable"), f"{len(inv.layers):,}")
+
+
+def render_shared_names(inv) -> None:
+    """PEFT #2615: a name in two towers is adapted in both by a plain target list."""
+    from core.anatomy.groups import shared_short_names, tower_label
+
+    shared = shared_short_names(inv)
+    if shared:
+        towers = dict.fromkeys(t for found in shared.values() for t in found)
+        names = ", ".join(f"`{n}`" for n in list(shared)[:6]) + (" …" if len(shared) > 6 else "")
+        st.info(tr("groups.shared_names", names=names, towers=", ".join(tower_label(t, lang()) for t in towers)),
+                icon="🧭")
 
 
 def _render_note(spec: ModelSpec) -> None:

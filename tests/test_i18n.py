@@ -25,6 +25,8 @@ from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
 import core.training.jobs
+from core.anatomy.groups import TOWER_NAMES
+from core.anatomy.structure import CROSS, SELF
 from core.data.bundled import BUNDLED
 from core.data.dataset import Example, TextDataset
 from core.i18n import LANGS, human_count, t, table
@@ -32,6 +34,7 @@ from core.models.spec import ModelSpec
 from core.planning.memory import COMPONENTS
 from core.planning.plan import LoraPlan
 from core.planning.presets import PRESETS
+from core.planning.sequence import SOURCES as SEQUENCE_SOURCES
 from core.training.jobs import JobManager
 from core.training.run_state import FINAL_METRICS, STATUSES
 from core.training.settings import TrainSettings
@@ -92,6 +95,12 @@ FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     "sweepchart.{}": ("eval_loss", "accuracy", "seconds", "tps", "mem"),
     "sweeppage.mem.{}": ("cuda_max_allocated", "rss_growth"),
     "sweeppage.source_{}": ("saved", "targets", "ranks"),
+    "tower.{}": TOWER_NAMES,
+    "tower.about_{}": TOWER_NAMES,
+    "attn.{}": (SELF, CROSS),
+    "attn.about_{}": (SELF, CROSS),
+    "attn.about_self_{}": ("encoder", "decoder"),
+    "mempanel.seq_from_{}": SEQUENCE_SOURCES,
 }
 CALLS = ("tr", "t", "LensError", "fail")
 

@@ -7,11 +7,12 @@ so that recomputing a budget never walks the model again.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from torch import nn
 
 from core.anatomy.names import EXPERT_CLASS_WORDS
+from core.anatomy.structure import Tower, attention_kind, find_towers, tower_of
 from core.limits import check_deadline
 
 _BLOCK_INDEX = re.compile(r"\.(\d+)(?:\.|$)")
@@ -41,6 +42,8 @@ class LayerInfo:
     kernel: tuple[int, ...] = ()
     groups: int = 1
     experts: int = 1  # >1 for fused MoE expert weights, adapted by PEFT as target_parameters
+    tower: str | None = None  # the sub-model it sits in (core.anatomy.structure), where a model has several
+    attention: str | None = None  # "self" or "cross" inside attention, else None
 
     @property
     def kernel_size(self) -> int:
@@ -73,6 +76,10 @@ class Inventory:
     modules: tuple[ModuleInfo, ...]
     output_embedding: str | None  # excluded by PEFT's all-linear
     model: nn.Module | None = field(default=None, compare=False, repr=False)
+    towers: tuple[Tower, ...] = ()  # two or more sub-models (vision/text, encoder/decoder), else none
+
+    def tower(self, name: str | None) -> Tower | None:
+        return next((t for t in self.towers if t.name == name), None)
 
     def layer(self, name: str) -> LayerInfo | None:
         return self._by_name().get(name)
@@ -142,8 +149,10 @@ def list_adaptable_layers(model: nn.Module) -> Inventory:
     """Walk the model once and record everything a budget needs."""
     layers: list[LayerInfo] = []
     modules: list[ModuleInfo] = []
+    by_name: dict[str, nn.Module] = {}
     for name, module in model.named_modules(remove_duplicate=False):
         check_deadline()  # a no-op unless a caller set one (core.models.meta.meta_inventory)
+        by_name.setdefault(name, module)
         kind = _adaptable_kind(module)
         if kind is not None and name:
             layers.append(_layer_info(name, module, kind))
@@ -152,6 +161,8 @@ def list_adaptable_layers(model: nn.Module) -> Inventory:
         params, biases = _unique_counts(module)
         modules.append(ModuleInfo(name, type(module).__name__, params, biases, kind is not None))
     total, bias_total = _unique_counts(model)
+    towers = find_towers(model, by_name)
+    layers = _place(layers, towers, by_name)
     blocks = [layer.block for layer in layers if layer.block is not None]
     config = getattr(model, "config", None)
     return Inventory(
@@ -165,7 +176,20 @@ def list_adaptable_layers(model: nn.Module) -> Inventory:
         modules=tuple(modules),
         output_embedding=_output_embedding_name(model),
         model=model,
+        towers=tuple(replace(t, num_blocks=len({x.block for x in layers if x.tower == t.name and x.block is not None}))
+                     for t in towers),
     )
+
+
+def _place(layers: list[LayerInfo], towers: list[Tower], modules: dict[str, nn.Module]) -> list[LayerInfo]:
+    """Each layer's tower and attention kind (self or cross), read off the module tree."""
+    decoder = next((t for t in towers if t.name == "decoder"), None)
+    placed = []
+    for layer in layers:
+        tower = tower_of(layer.name, towers)
+        kind = attention_kind(layer.name, modules, decoder)
+        placed.append(replace(layer, tower=tower.name if tower else None, attention=kind))
+    return placed
 
 
 def _expert_params(name: str, module: nn.Module) -> list[LayerInfo]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.anatomy import names as N
+from core.anatomy.groups import ModuleGroup
 from core.anatomy.inventory import Inventory, LayerInfo
 from core.i18n import t
 
@@ -124,6 +125,13 @@ def describe_module(short_name: str, layer: LayerInfo | None = None, inventory: 
     if inventory is not None:
         return _describe_group(inventory, short_name, layer, vocab)
     return _describe_one(short_name, layer, vocab)
+
+
+def describe_group(inventory: Inventory, group: ModuleGroup) -> Role:
+    """The role of one module group (a short name in one tower and attention kind), read off its own members."""
+    vocab = _vocab_size(inventory)
+    roles = tuple(dict.fromkeys(_describe_one(group.short_name, inventory.layer(n), vocab) for n in group.names))
+    return roles[0] if len({role.category for role in roles}) == 1 else _mixed(group.short_name, roles)
 
 
 def _describe_group(inventory: Inventory, short_name: str, layer: LayerInfo | None, vocab: int | None) -> Role:

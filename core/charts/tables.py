@@ -40,29 +40,54 @@ def display_columns(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def groups_frame(inv: Inventory, lang: str) -> pd.DataFrame:
-    """One row per short name: count, shape, parameters (exact, with separators) and what the module does.
-    Shown as a static table, so the role text wraps instead of being cut."""
-    from core.anatomy.roles import describe_module, role_text
+    """One row per module group (core.anatomy.groups): tower and attention kind where the model has them, count,
+    blocks, shapes, parameters (exact, with separators) and what the modules do. Shown as a static table, so the
+    role text wraps instead of being cut."""
+    from core.anatomy.groups import attention_text, format_blocks, has_cross_attention, list_groups, tower_label
+    from core.anatomy.roles import describe_group, role_text
 
+    kinds = has_cross_attention(inv)
     rows = []
-    for short in inv.short_names():
-        members = [layer for layer in inv.layers if layer.short_name == short]
-        first = members[0]
-        role = describe_module(short, first, inv)
+    for group in list_groups(inv):
+        role = describe_group(inv, group)
         text = role_text(role, lang)
         if role.inferred:
             text = f"{t('ui.inferred', lang)} · {text}"
-        shapes = sorted({f"{m.in_features}→{m.out_features}" for m in members})
-        rows.append(
-            {
-                t("ui.col_group", lang): short,
-                t("ui.col_count", lang): exact(len(members)),
-                t("ui.col_shape", lang): ", ".join(shapes[:3]) + (" …" if len(shapes) > 3 else ""),
-                t("ui.col_params", lang): exact(sum(m.params for m in members)),
-                t("ui.col_role", lang): text,
-            }
-        )
+        if group.attention:
+            text = f"{attention_text(group.attention, group.tower, lang)} {text}"
+        shapes = [f"{a}→{b}" for a, b in group.shapes]
+        row = {t("ui.col_tower", lang): tower_label(group.tower, lang)} if inv.towers else {}
+        if kinds:
+            row[t("ui.col_attention", lang)] = t(f"attn.{group.attention}", lang) if group.attention else ""
+        row |= {
+            t("ui.col_group", lang): group.short_name,
+            t("ui.col_count", lang): exact(group.count),
+            t("ui.col_blocks", lang): format_blocks(group.blocks),
+            t("ui.col_shape", lang): ", ".join(shapes[:3]) + (" …" if len(shapes) > 3 else ""),
+        }
+        if inv.towers:
+            row[t("ui.col_hidden", lang)] = exact(group.hidden_size) if group.hidden_size else ""
+        row |= {t("ui.col_params", lang): exact(group.params), t("ui.col_role", lang): text}
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def towers_frame(inv: Inventory, lang: str) -> pd.DataFrame:
+    """One row per tower: where it lives, its blocks and hidden size, and what it is (empty without towers)."""
+    from core.anatomy.groups import tower_label, tower_text
+
+    return pd.DataFrame(
+        [
+            {
+                t("ui.col_tower", lang): tower_label(tower.name, lang),
+                t("ui.col_where", lang): tower.prefix,
+                t("ui.col_blocks", lang): exact(tower.num_blocks),
+                t("ui.col_hidden", lang): exact(tower.hidden_size) if tower.hidden_size else "",
+                t("ui.col_about", lang): tower_text(tower.name, lang),
+            }
+            for tower in inv.towers
+        ]
+    )
 
 
 def _block_label(block: int | None, lang: str) -> str:
@@ -72,26 +97,35 @@ def _block_label(block: int | None, lang: str) -> str:
 def params_by_block_figure(inv: Inventory, lang: str) -> go.Figure:
     """Where the adaptable parameters live: stacked bars per block, one colour per module group, and the
     layers outside the blocks (embeddings, head) in their own panel with their own axis, so a vocabulary-sized
-    embedding does not flatten the blocks."""
+    embedding does not flatten the blocks. Towers keep their own blocks ("Vision 0" is not "Text 0")."""
+    from core.anatomy.groups import group_label, list_groups, tower_label
+
     outside = any(layer.block is None for layer in inv.layers)
     fig = make_subplots(rows=1, cols=2 if outside else 1, column_widths=[0.8, 0.2] if outside else None,
                         horizontal_spacing=0.08)
     unit = t("ui.params_unit", lang)
-    for short in inv.short_names():
-        sums: dict[int | None, int] = {}
-        for layer in inv.layers:
-            if layer.short_name == short:
-                sums[layer.block] = sums.get(layer.block, 0) + layer.params
+    towers = [tower.name for tower in inv.towers]
+    order: dict[str, tuple[int, int]] = {}  # block label -> (tower, block): towers in model order, blocks by number
+    for group in list_groups(inv):
+        sums: dict[str | None, int] = {}
+        for name in group.names:
+            layer = inv.layer(name)
+            block = None if layer.block is None else _block_label(layer.block, lang)
+            if block is not None and towers:
+                block = f"{tower_label(group.tower, lang)} {block}"
+            if block is not None:
+                order[block] = (towers.index(group.tower) if group.tower in towers else -1, layer.block)
+            sums[block] = sums.get(block, 0) + layer.params
+        label = group_label(group, lang)
         for col, keys in ((1, [b for b in sums if b is not None]), (2, [b for b in sums if b is None])):
             if not keys:
                 continue
-            fig.add_bar(name=short, legendgroup=short, showlegend=col == 1 or all(b is None for b in sums),
-                        x=[_block_label(b, lang) for b in keys], y=[sums[b] for b in keys],
-                        customdata=[exact(sums[b]) for b in keys], marker_color=group_color(short),
-                        hovertemplate="%{x}: %{customdata} " + unit + f"<extra>{short}</extra>", row=1, col=col)
-    blocks = sorted({layer.block for layer in inv.layers if layer.block is not None})
+            fig.add_bar(name=label, legendgroup=group.key, showlegend=col == 1 or all(b is None for b in sums),
+                        x=[b or t("ui.outside_blocks", lang) for b in keys], y=[sums[b] for b in keys],
+                        customdata=[exact(sums[b]) for b in keys], marker_color=group_color(group.short_name),
+                        hovertemplate="%{x}: %{customdata} " + unit + f"<extra>{label}</extra>", row=1, col=col)
     fig.update_xaxes(type="category", row=1, col=1, title_text=t("ui.axis_block", lang),
-                     categoryorder="array", categoryarray=[str(b) for b in blocks])
+                     categoryorder="array", categoryarray=sorted(order, key=order.get))
     if outside:
         fig.update_xaxes(type="category", row=1, col=2, title_text=t("ui.outside_blocks", lang), showticklabels=False)
     fig.update_yaxes(tickformat=".2s")

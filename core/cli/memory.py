@@ -16,7 +16,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     add_budget_options(parser)
     parser.add_argument("--precision", choices=PRECISIONS, default="bf16", help="base weights dtype (default bf16)")
     parser.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
-    parser.add_argument("--seq-len", type=int, default=512, help="tokens per example (default 512)")
+    parser.add_argument("--seq-len", type=int, default=None,
+                        help="tokens per example (default: the model's text positions up to 512, or its image patches)")
     parser.add_argument("--grad-checkpointing", action="store_true", help="recompute activations in backward")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
     parser.add_argument("--json", action="store_true", help="one JSON object, sizes in bytes")
@@ -28,11 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from core.errors import LensError
     from core.i18n import human_bytes, t
     from core.planning.budget import compute_budget
+    from core.planning.sequence import adapted_tower, default_sequence
 
-    settings = MemorySettings(args.precision, args.batch, args.seq_len, args.grad_checkpointing, args.optimizer)
     mc, inv = load_inventory(args)
     plan = plan_from_args(args, mc.task)
     budget = compute_budget(inv, plan)
+    tower = adapted_tower(inv, [m.name for m in budget.modules])
+    seq_len = default_sequence(inv, mc.config, tower).seq_len if args.seq_len is None else args.seq_len
+    settings = MemorySettings(args.precision, args.batch, seq_len, args.grad_checkpointing, args.optimizer)
     est = estimate_training_memory(inv, budget, settings, config=mc.config, plan=plan)
     notes = [LensError(k, **p).message("en") for k, p in est.notes]
     if args.json:

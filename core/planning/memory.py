@@ -18,6 +18,7 @@ from core.errors import LensError
 from core.planning.activations import trace_activations
 from core.planning.attention import Assumptions, describe_assumptions
 from core.planning.budget import Budget
+from core.planning.sequence import text_positions
 
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8", "nf4")
 OPTIMIZERS: tuple[str, ...] = ("adamw", "adamw-8bit", "sgd")
@@ -138,7 +139,7 @@ def _shape(inventory: Inventory, config: object) -> _Shape:
         act_saves=4 if act == "gelu_new" else 1,
         hidden_dropout=float(_first(c, ("hidden_dropout_prob", "resid_pdrop", "hidden_dropout", "dropout"), 0.0)),
         attn_dropout=float(_first(c, ("attention_probs_dropout_prob", "attn_pdrop", "attention_dropout"), 0.0)),
-        max_positions=_first(c, ("max_position_embeddings", "n_positions", "max_seq_len"), None),
+        max_positions=text_positions(config),
     )
 
 

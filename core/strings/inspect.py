@@ -26,6 +26,7 @@ STRINGS = {
     "inspect.hidden": ("Hidden size", "히든 크기"),
     "inspect.adaptable": ("Adaptable modules", "적용 가능한 모듈"),
     "inspect.groups": ("Module groups: what each does", "모듈 그룹과 역할"),
+    "inspect.towers": ("Towers: the sub-models this model is made of", "타워: 이 모델을 이루는 하위 모델"),
     "inspect.where": ("Where the adaptable parameters live", "적용 가능한 파라미터의 분포"),
     "inspect.all_layers": ("Every adaptable module ({n})", "적용 가능한 모든 모듈 ({n}개)"),
     "inspect.download_csv": ("Download the layer table (CSV)", "층 표 내려받기 (CSV)"),

@@ -9,6 +9,20 @@ STRINGS = {
     ),
     "mempanel.batch": ("Batch size", "배치 크기"),
     "mempanel.seq": ("Sequence length", "시퀀스 길이"),
+    "mempanel.seq_from_text": (
+        "Tokens per example. Starts at {n}: the model's text positions (at most 512); a value you type is kept.",
+        "예제 하나의 토큰 수입니다. 모델의 텍스트 위치 수(최대 512)에 따라 {n}에서 시작하며, 직접 입력한 값은 그대로 유지됩니다.",
+    ),
+    "mempanel.seq_from_patches": (
+        "Tokens per example. Starts at {n}: the image patches the vision tower sees (image size / patch size, "
+        "squared); a value you type is kept.",
+        "예제 하나의 토큰 수입니다. 비전 타워가 보는 이미지 패치 수(이미지 크기 / 패치 크기의 제곱)에 따라 {n}에서 "
+        "시작하며, 직접 입력한 값은 그대로 유지됩니다.",
+    ),
+    "mempanel.seq_from_default": (
+        "Tokens per example. Starts at {n}, since the model's config states no maximum; a value you type is kept.",
+        "예제 하나의 토큰 수입니다. 모델 설정에 최대 길이가 없어 {n}에서 시작하며, 직접 입력한 값은 그대로 유지됩니다.",
+    ),
     "mempanel.ckpt": ("Gradient checkpointing", "그래디언트 체크포인팅"),
     "mempanel.total": ("Estimated peak", "예상 최대 메모리"),
     "mempanel.component": ("Component", "구성 요소"),

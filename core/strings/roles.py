@@ -211,4 +211,62 @@ STRINGS = {
         "A linear layer whose role we can only guess from its shape.",
         "모양만으로 역할을 짐작할 수 있는 선형 층입니다.",
     ),
+    # towers and attention kinds (core.anatomy.structure, core.anatomy.groups)
+    "tower.vision": ("Vision", "비전"),
+    "tower.text": ("Text", "텍스트"),
+    "tower.audio": ("Audio", "오디오"),
+    "tower.encoder": ("Encoder", "인코더"),
+    "tower.decoder": ("Decoder", "디코더"),
+    "tower.none": ("outside the towers", "타워 밖"),
+    "tower.about_vision": (
+        "Vision tower: cuts the image into patches and turns them into vectors; adapt it to change what the model sees.",
+        "비전 타워: 이미지를 패치로 잘라 벡터로 바꿉니다. 모델이 이미지에서 무엇을 보는지 바꾸려면 이 타워를 조정하세요.",
+    ),
+    "tower.about_text": (
+        "Text tower: reads the text. In CLIP-like models it is the text encoder; in a vision-language model it is the "
+        "language model that writes the answer.",
+        "텍스트 타워: 텍스트를 읽습니다. CLIP 같은 모델에서는 텍스트 인코더이고, 비전-언어 모델에서는 답을 쓰는 언어 모델입니다.",
+    ),
+    "tower.about_audio": (
+        "Audio tower: turns the sound into vectors the rest of the model reads.",
+        "오디오 타워: 소리를 모델의 나머지 부분이 읽을 벡터로 바꿉니다.",
+    ),
+    "tower.about_encoder": (
+        "Encoder: reads the whole input at once; every position sees every other. Its output is what the decoder's "
+        "cross-attention reads.",
+        "인코더: 입력 전체를 한 번에 읽으며, 모든 위치가 서로를 봅니다. 디코더의 교차 어텐션이 읽는 것이 인코더의 출력입니다.",
+    ),
+    "tower.about_decoder": (
+        "Decoder: writes the output one token at a time; its self-attention sees only earlier tokens, its "
+        "cross-attention reads the encoder.",
+        "디코더: 출력을 한 토큰씩 씁니다. 셀프 어텐션은 앞선 토큰만 보고, 교차 어텐션은 인코더의 출력을 읽습니다.",
+    ),
+    "tower.about_other": (
+        "{name}: a sub-model with a configuration of its own.",
+        "{name}: 자체 설정을 가진 하위 모델입니다.",
+    ),
+    "tower.about_none": (
+        "Outside the towers: the layers that join them or sit on top (projections into a shared space, the output head).",
+        "타워 밖: 타워들을 잇거나 그 위에 놓인 층입니다(공유 공간으로의 프로젝션, 출력 헤드 등).",
+    ),
+    "attn.self": ("self-attention", "셀프 어텐션"),
+    "attn.cross": ("cross-attention", "교차 어텐션"),
+    "attn.about_self": (
+        "Self-attention: the tokens of one sequence look at each other.",
+        "셀프 어텐션: 한 시퀀스의 토큰들이 서로를 봅니다.",
+    ),
+    "attn.about_self_encoder": (
+        "Encoder self-attention: every input position looks at every other.",
+        "인코더 셀프 어텐션: 입력의 모든 위치가 다른 모든 위치를 봅니다.",
+    ),
+    "attn.about_self_decoder": (
+        "Decoder self-attention: each output token looks only at the tokens before it.",
+        "디코더 셀프 어텐션: 각 출력 토큰은 자기보다 앞선 토큰만 봅니다.",
+    ),
+    "attn.about_cross": (
+        "Cross-attention: the decoder's tokens look at the encoder's output (queries from the decoder, keys and "
+        "values from the encoder). Adapting it changes how the output draws on the input.",
+        "교차 어텐션: 디코더의 토큰이 인코더의 출력을 봅니다(쿼리는 디코더에서, 키와 밸류는 인코더에서 옵니다). "
+        "조정하면 출력이 입력을 참고하는 방식이 바뀝니다.",
+    ),
 }
