@@ -15,6 +15,8 @@ from functools import cache
 from pathlib import Path
 
 from core.anatomy.inventory import Inventory, LayerInfo
+from core.i18n import t
+from core.models.spec import ModelSpec
 from core.planning.budget import Budget
 from core.planning.plan import LoraPlan
 
@@ -102,6 +104,23 @@ class ServingCheck:
         parts = ["vllm", "serve", shlex.quote(model), "--enable-lora", "--lora-modules", shlex.quote(module),
                  "--max-lora-rank", str(self.max_lora_rank), *self.flags]  # fmt: skip
         return " ".join(parts)
+
+    def to_json(self, model: str) -> dict:
+        """Machine-readable: rule ids, the English sentences, and the command for ``model``."""
+        return {"ok": self.ok, "version": self.version, "architecture": self.architecture,
+                "adapter_rank": self.adapter_rank, "max_lora_rank": self.max_lora_rank,
+                "problems": [_finding_json(f, with_fix=True) for f in self.problems],
+                "notes": [_finding_json(f, with_fix=False) for f in self.notes],
+                "flags": list(self.flags), "command": self.command(model)}  # fmt: skip
+
+
+def _finding_json(finding: Finding, with_fix: bool) -> dict:
+    out = {"id": finding.rule, "key": finding.key.removeprefix("serving."), "effect": finding.effect,
+           "message": t(finding.key, **finding.params)}  # fmt: skip
+    if with_fix:
+        out["fix"] = t(finding.key + "_fix", **finding.params)
+    out["params"] = finding.params
+    return out
 
 
 @cache
@@ -229,7 +248,8 @@ def _module_rules(budget: Budget, inventory: Inventory, row: dict, arch: str) ->
         old, new = RENAMED_PATHS[arch]
         problems.append(Finding("renamed", "serving.renamed", {"names": _some(renamed), "n": len(renamed),
                                                                "old": old.strip("."), "new": new.strip(".")}))  # fmt: skip
-    experts = [x for x in layers if x.kind == "expert-param" and x.name not in renamed]
+    # Fused expert weights (3D); a 2D parameter target (a router's weight) is saved and served as a plain LoRA.
+    experts = [x for x in layers if x.kind == "expert-param" and x.experts > 1 and x.name not in renamed]
     is_3d = False
     if experts:
         problems += _expert_pairs(experts)
@@ -256,7 +276,8 @@ def _renamed(layers: list[LayerInfo], arch: str) -> list[str]:
 def _expert_pairs(experts: list[LayerInfo]) -> list[Finding]:
     by_block: dict[str, set[str]] = {}
     for layer in experts:
-        by_block.setdefault(layer.name.rsplit(".", 1)[0], set()).add(layer.short_name)
+        parent, param = layer.name.rsplit(".", 1)
+        by_block.setdefault(parent, set()).add(param)
     broken = sorted(parent for parent, names in by_block.items() if names != EXPERT_PAIR)
     if not broken:
         return []
@@ -285,14 +306,20 @@ def _some(names: list[str], n: int = 3) -> str:
     return shown + (f" … (+{len(names) - n})" if len(names) > n else "")
 
 
-def served_model_id(source: str, ref: str) -> str:
+def declared_architecture(config: object) -> str | None:
+    """The class a model's config names first: the one vLLM builds."""
+    archs = getattr(config, "architectures", None) or []
+    return str(archs[0]) if archs else None
+
+
+def served_model_id(spec: ModelSpec) -> str:
     """What ``vllm serve`` is given for a model: its Hub id (catalog and embedded models name theirs), or the ref."""
     from core.models.catalog import find_entry
     from core.models.embedded import EMBEDDED_HUB_IDS
 
-    if source == "catalog":
-        entry = find_entry(ref)
-        return entry.hub_id if entry is not None else ref
-    if source == "embedded":
-        return EMBEDDED_HUB_IDS.get(ref, ref)
-    return ref
+    if spec.source == "catalog":
+        entry = find_entry(spec.ref)
+        return entry.hub_id if entry is not None else spec.ref
+    if spec.source == "embedded":
+        return EMBEDDED_HUB_IDS.get(spec.ref, spec.ref)
+    return spec.ref
