@@ -114,6 +114,15 @@ class ServingCheck:
                 "flags": list(self.flags), "command": self.command(model)}  # fmt: skip
 
 
+def verdict(check: ServingCheck, lang: str) -> str:
+    """A table cell: the --max-lora-rank to pass, or the first thing to change (and how many more)."""
+    if check.ok:
+        return t("serving.cell_ok", lang, max=check.max_lora_rank)
+    first = check.problems[0]
+    more = f" (+{len(check.problems) - 1})" if len(check.problems) > 1 else ""
+    return t("serving.cell_bad", lang, fix=t(first.key + "_fix", lang, **first.params)) + more
+
+
 def _finding_json(finding: Finding, with_fix: bool) -> dict:
     out = {"id": finding.rule, "key": finding.key.removeprefix("serving."), "effect": finding.effect,
            "message": t(finding.key, **finding.params)}  # fmt: skip
