@@ -32,6 +32,7 @@ from core.models.spec import ModelSpec
 from core.planning.memory import COMPONENTS
 from core.planning.plan import LoraPlan
 from core.planning.presets import PRESETS
+from core.planning.serving import RULES as SERVING_RULES
 from core.training.jobs import JobManager
 from core.training.run_state import FINAL_METRICS, STATUSES
 from core.training.settings import TrainSettings
@@ -92,6 +93,7 @@ FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     "sweepchart.{}": ("eval_loss", "accuracy", "seconds", "tps", "mem"),
     "sweeppage.mem.{}": ("cuda_max_allocated", "rss_growth"),
     "sweeppage.source_{}": ("saved", "targets", "ranks"),
+    "serving.rule.{}": tuple(rule.id for rule in SERVING_RULES),
 }
 CALLS = ("tr", "t", "LensError", "fail")
 

@@ -30,15 +30,14 @@ def render_serving_panel(check: ServingCheck, model_id: str) -> None:
             st.success(tr("serving.ok", version=check.version, max=check.max_lora_rank), icon="✅")
         else:
             st.error(tr("serving.not_ok", version=check.version, n=len(check.problems)), icon="❌")
-        failed = {f.rule: f for f in check.problems}
-        lines = []
-        for rule in RULES:
-            finding = failed.get(rule.id)
-            lines.append(f"{'❌' if finding else '✅'} {tr('serving.rule.' + rule.id)}")
-            if finding:
-                change = tr("serving.change", fix=_sentence(finding, "_fix"))
-                lines.append(f"&nbsp;&nbsp;&nbsp;&nbsp;{_sentence(finding)} **{change}**")
-        st.markdown("  \n".join(lines))
+        for finding in check.problems:  # what fails first, with what to change
+            change = tr("serving.change", fix=_sentence(finding, "_fix"))
+            st.markdown(f"❌ **{tr(f'serving.rule.{finding.rule}')}**  \n{_sentence(finding)} **{change}**")
+        failed = {f.rule for f in check.problems}
+        passed = [f"✅ {tr(f'serving.rule.{rule.id}')}" for rule in RULES if rule.id not in failed]
+        half = (len(passed) + 1) // 2
+        for column, lines in zip(st.columns(2), (passed[:half], passed[half:]), strict=True):
+            column.markdown("  \n".join(lines))
         for note in check.notes:
             st.caption("ℹ️ " + _sentence(note))
         st.caption(tr("serving.command"))
