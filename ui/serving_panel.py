@@ -29,7 +29,7 @@ def render_serving_panel(check: ServingCheck, model_id: str) -> None:
         if check.ok:
             st.success(tr("serving.ok", version=check.version, max=check.max_lora_rank), icon="✅")
         else:
-            st.error(tr("serving.not_ok", version=check.version, n=len(check.problems)), icon="❌")
+            st.warning(tr("serving.not_ok", version=check.version, n=len(check.problems)), icon="⚠️")
         for finding in check.problems:  # what fails first, with what to change
             change = tr("serving.change", fix=_sentence(finding, "_fix"))
             st.markdown(f"❌ **{tr(f'serving.rule.{finding.rule}')}**  \n{_sentence(finding)} **{change}**")
