@@ -12,6 +12,7 @@ from core.planning.plan import ALL_LINEAR, BIAS_MODES, LoraPlan, lora_config_cod
 from core.planning.presets import PRESETS, default_plan, preset_targets
 from ui import resources
 from ui.plans import render_save_plan
+from ui.serving_panel import render_plan_serving
 from ui.state import bind, forget, lang, model_spec, token, tr
 from ui.widgets import count, exact, guarded, number_columns, show_warnings
 
@@ -166,6 +167,7 @@ def main() -> None:
         return
     s["configure.plan"] = plan
     render_budget(plan, budget)
+    render_plan_serving(plan, budget, inv, mc)
     render_save_plan(plan, spec, s.get(W + "preset"), inv.num_blocks)
     from ui.memory_panel import render_memory_panel
 

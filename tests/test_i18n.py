@@ -35,6 +35,7 @@ from core.planning.memory import COMPONENTS
 from core.planning.plan import LoraPlan
 from core.planning.presets import PRESETS
 from core.planning.sequence import SOURCES as SEQUENCE_SOURCES
+from core.planning.serving import RULES as SERVING_RULES
 from core.training.jobs import JobManager
 from core.training.run_state import FINAL_METRICS, STATUSES
 from core.training.settings import TrainSettings
@@ -101,6 +102,7 @@ FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     "attn.about_{}": (SELF, CROSS),
     "attn.about_self_{}": ("encoder", "decoder"),
     "mempanel.seq_from_{}": SEQUENCE_SOURCES,
+    "serving.rule.{}": tuple(rule.id for rule in SERVING_RULES),
 }
 CALLS = ("tr", "t", "LensError", "fail")
 

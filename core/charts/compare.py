@@ -11,6 +11,7 @@ from core.format import compact, exact, human_bytes, ratio
 from core.i18n import t
 from core.planning.compare import R_SWEEP, PlanResult
 from core.planning.plan import LoraPlan
+from core.planning.serving import verdict
 
 
 def _targets(plan: LoraPlan) -> str:
@@ -55,6 +56,7 @@ def compare_frame(results: list[PlanResult], lang: str) -> pd.DataFrame:
                 t("compare.col_size", lang): human_bytes(b.adapter_bytes(2)),
                 t("compare.col_memory", lang): human_bytes(res.memory_total) if res.memory_total else "-",
                 t("compare.col_scaling", lang): ratio(b.scaling),
+                t("serving.col_vllm", lang): verdict(res.serving, lang) if res.serving else "-",
             }
         )
     return pd.DataFrame(rows)

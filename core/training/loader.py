@@ -14,15 +14,11 @@ from torch import nn
 
 from core.errors import LensError
 from core.models import embedded
+from core.models.embedded import EMBEDDED_HUB_IDS
 from core.models.hub import download_model, is_repo_id
 from core.models.sources import ModelSpec, load_config, remote_code_allowed
 from core.training import recipe
 
-# Public Hub ids of the embedded models: what every saved adapter names as its base.
-EMBEDDED_HUB_IDS = {
-    "smollm2": "HuggingFaceTB/SmolLM2-135M-Instruct",
-    "minilm": "sentence-transformers/all-MiniLM-L6-v2",
-}
 _EMBEDDED_BY_HUB_ID = {hub_id.lower(): name for name, hub_id in EMBEDDED_HUB_IDS.items()}
 # What adapters saved before the public id was written name: the repo name alone, or a server folder's tail.
 _LEGACY_ENDINGS = {
