@@ -7,19 +7,31 @@ import streamlit as st
 from core.anatomy.inventory import Inventory
 from core.charts.tables import budget_by_block_figure, budget_groups_frame
 from core.format import count_phrase, human_bytes, percent, ratio
-from core.planning.budget import Budget, compute_budget
-from core.planning.plan import ALL_LINEAR, BIAS_MODES, LoraPlan, lora_config_code, number_errors
+from core.planning.budget import Budget, compute_budget, match_modules
+from core.planning.plan import ALL_LINEAR, BIAS_MODES, INIT_METHODS, LoraPlan, lora_config_code, number_errors
 from core.planning.presets import PRESETS, default_plan, preset_targets
+from core.planning.targeting import target_groups
 from ui import resources
 from ui.plans import render_save_plan
 from ui.serving_panel import render_plan_serving
 from ui.state import bind, forget, lang, model_spec, token, tr
+from ui.target_table import (
+    GROUPS,
+    adapted_groups,
+    init_table,
+    keys_for,
+    override_errors,
+    overrides_for,
+    refuse_empty,
+    render_table,
+)
 from ui.widgets import count, exact, guarded, number_columns, show_warnings
 
 W = "configure.w."  # widget keys
+FLASH = "configure.flash"  # a sentence for the next run (a preset that found nothing)
 
-
-FIELDS = ("preset", "groups", "regex", "mts", "restrict", "blocks", "r", "alpha", "dropout", "bias", "rslora", "dora")
+FIELDS = ("preset", "groups", "ranks", "alphas", "regex", "mts", "restrict", "blocks", "r", "alpha", "dropout",
+          "bias", "rslora", "dora", "init", "exclude")  # fmt: skip
 
 
 def init_widgets(inv: Inventory, task: str, model_key: str) -> None:
@@ -30,7 +42,10 @@ def init_widgets(inv: Inventory, task: str, model_key: str) -> None:
         st.session_state["configure.model_key"] = model_key
     plan = default_plan(inv, task)
     bind(W + "preset", _preset_of(inv, plan), (*PRESETS, None))
-    bind(W + "groups", list(plan.targets))
+    init_table(inv, plan)
+    bind(W + "init", plan.init_lora_weights, INIT_METHODS)
+    bind(W + "exclude", list(plan.exclude_modules))
+    st.session_state.setdefault("configure.preset_last", st.session_state[W + "preset"])
     bind(W + "regex", plan.target_regex if plan.target_regex not in (None, ALL_LINEAR) else "")
     bind(W + "mts", [])
     bind(W + "restrict", False)
@@ -48,25 +63,31 @@ def _preset_of(inv: Inventory, plan: LoraPlan) -> str:
 
 
 def on_preset(inv: Inventory) -> None:
-    targets, _ = preset_targets(inv, st.session_state[W + "preset"])
-    if targets:
-        st.session_state[W + "groups"] = list(targets)
+    """A preset ticks its groups (per-group r and α stay); one that finds nothing says so and changes nothing."""
+    s = st.session_state
+    preset = s[W + "preset"]
+    if preset in ("qv", "attention", "mlp"):
+        targets, _ = preset_targets(inv, preset)
+        keys = keys_for(inv, list(targets))
+        if not keys:
+            s[FLASH] = tr("configure.preset_empty_kept", preset=tr(f"configure.preset_{preset}"))
+            s[W + "preset"] = s.get("configure.preset_last")
+            return
+        s[GROUPS] = keys
+    s["configure.preset_last"] = s[W + "preset"]
 
 
-def render_controls(inv: Inventory) -> None:
-    names = inv.short_names()
+def render_controls(inv: Inventory, task: str) -> None:
+    s = st.session_state
     st.pills(
         tr("configure.preset"), PRESETS, key=W + "preset", format_func=lambda p: tr(f"configure.preset_{p}"),
         on_change=on_preset, args=(inv,),
     )
-    preset = st.session_state.get(W + "preset") or "custom"
+    if s.get(FLASH):
+        st.info(s.pop(FLASH))
+    preset = s.get(W + "preset") or "custom"
     if preset == "regex":
         st.text_input(tr("configure.regex"), key=W + "regex", placeholder=r".*\.(q_proj|v_proj)")
-    elif preset != "all-linear":
-        st.session_state[W + "groups"] = [g for g in st.session_state[W + "groups"] if g in names]
-        st.multiselect(tr("configure.groups"), names, key=W + "groups", placeholder=tr("ui.choose"))
-        if preset in ("qv", "attention", "mlp") and not preset_targets(inv, preset)[0]:
-            st.info(tr("configure.preset_empty"))
     # No min/max on the numbers: an out-of-range value is said in a sentence under its field (number_errors),
     # never clamped or silently replaced by the last valid one.
     errors = number_errors(st.session_state[W + "r"], st.session_state[W + "alpha"], st.session_state[W + "dropout"])
@@ -85,14 +106,31 @@ def render_controls(inv: Inventory) -> None:
         c3.toggle(tr("configure.restrict"), key=W + "restrict")
         if st.session_state.get(W + "restrict"):
             st.slider(tr("configure.blocks"), 0, inv.num_blocks - 1, key=W + "blocks")
+    st.markdown(f"##### {tr('targets.title')}")
+    render_table(inv, _derived_groups(inv, guarded(lambda: base_plan(task), show=False)))
     outside = sorted({layer.short_name for layer in inv.layers if layer.block is None})
     st.session_state[W + "mts"] = [m for m in st.session_state[W + "mts"] if m in outside]
     lo, hi = st.session_state[W + "blocks"]
     st.session_state[W + "blocks"] = (max(0, min(lo, inv.num_blocks - 1)), max(0, min(hi, inv.num_blocks - 1)))
     st.multiselect(tr("configure.mts"), outside, key=W + "mts", placeholder=tr("ui.choose"))
+    with st.expander(tr("configure.advanced")):
+        c1, c2 = st.columns(2)
+        c1.selectbox(tr("configure.init"), INIT_METHODS, key=W + "init", help=tr("configure.help_init"),
+                     format_func=lambda m: tr(f"configure.init_{m}"))  # fmt: skip
+        c2.multiselect(tr("configure.exclude"), inv.short_names(), key=W + "exclude", accept_new_options=True,
+                       help=tr("configure.help_exclude"), placeholder=tr("ui.choose"))  # fmt: skip
 
 
-def plan_from_widgets(task: str) -> LoraPlan:
+def _derived_groups(inv: Inventory, plan: LoraPlan | None) -> set[str] | None:
+    """For a regex or all-linear plan, the groups it adapts (the table's ticks then follow the plan)."""
+    if plan is None or not plan.target_regex:
+        return None
+    matched = guarded(lambda: match_modules(inv, plan.with_changes(rank_pattern=(), alpha_pattern=())), show=False)
+    return set(adapted_groups(inv, matched[0])) if matched else set()
+
+
+def base_plan(task: str) -> LoraPlan:
+    """Everything but the targets and patterns, straight from the widgets."""
     s = st.session_state
     preset = s.get(W + "preset") or "custom"
     regex = ALL_LINEAR if preset == "all-linear" else (s.get(W + "regex") or None if preset == "regex" else None)
@@ -101,7 +139,6 @@ def plan_from_widgets(task: str) -> LoraPlan:
         lo, hi = s[W + "blocks"]
         layers = tuple(range(lo, hi + 1))
     return LoraPlan(
-        targets=() if regex else tuple(s.get(W + "groups", [])),
         target_regex=regex,
         r=s[W + "r"],
         lora_alpha=s[W + "alpha"],
@@ -112,7 +149,26 @@ def plan_from_widgets(task: str) -> LoraPlan:
         layers=layers,
         modules_to_save=tuple(s.get(W + "mts", [])),
         task=task,
+        init_lora_weights=s.get(W + "init") or "default",
+        exclude_modules=tuple(str(x) for x in s.get(W + "exclude", [])),
     )
+
+
+def plan_from_widgets(inv: Inventory, task: str) -> LoraPlan:
+    """The plan the widgets describe: the table's groups (or the regex / all-linear) with per-group r and α
+    expressed in PEFT's terms by ``target_groups`` (exact names, a full-name regex, rank/alpha patterns)."""
+    base = base_plan(task)
+    if base.target_regex:
+        adapted = sorted(_derived_groups(inv, base) or ())
+        ranks, alphas = overrides_for(adapted)
+        if not ranks and not alphas:
+            return base
+        found = target_groups(inv, adapted, ranks, alphas)
+        return base.with_changes(rank_pattern=found.rank_pattern, alpha_pattern=found.alpha_pattern)
+    adapted = list(st.session_state[GROUPS])
+    refuse_empty(adapted)
+    ranks, alphas = overrides_for(adapted)
+    return target_groups(inv, adapted, ranks, alphas, base.layers).apply(base)
 
 
 def render_budget(plan: LoraPlan, budget: Budget) -> None:
@@ -153,14 +209,14 @@ def main() -> None:
         return
     st.caption(f"**{mc.display_name}** · `{mc.task}`")
     init_widgets(inv, mc.task, spec.key)
-    render_controls(inv)
+    render_controls(inv, mc.task)
     s = st.session_state
-    if number_errors(s[W + "r"], s[W + "alpha"], s[W + "dropout"]):
+    if number_errors(s[W + "r"], s[W + "alpha"], s[W + "dropout"]) or override_errors(inv):
         s["configure.plan"] = None  # Train must not pick up a plan the visitor is still fixing
         st.warning(tr("configure.not_computed"))
         return
-    plan = plan_from_widgets(mc.task)
-    budget = guarded(lambda: compute_budget(inv, plan))
+    plan = guarded(lambda: plan_from_widgets(inv, mc.task))
+    budget = guarded(lambda: compute_budget(inv, plan)) if plan is not None else None
     if budget is None:
         s["configure.plan"] = None
         st.warning(tr("configure.not_computed"))

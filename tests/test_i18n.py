@@ -32,7 +32,7 @@ from core.data.dataset import Example, TextDataset
 from core.i18n import LANGS, human_count, t, table
 from core.models.spec import ModelSpec
 from core.planning.memory import COMPONENTS
-from core.planning.plan import LoraPlan
+from core.planning.plan import INIT_METHODS, LoraPlan
 from core.planning.presets import PRESETS
 from core.planning.sequence import SOURCES as SEQUENCE_SOURCES
 from core.planning.serving import RULES as SERVING_RULES
@@ -40,6 +40,7 @@ from core.training.jobs import JobManager
 from core.training.run_state import FINAL_METRICS, STATUSES
 from core.training.settings import TrainSettings
 from tests.visitors import seed_plans, submit_recorded
+from ui.target_table import COLUMNS as TABLE_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -102,6 +103,8 @@ FSTRING_KEYS: dict[str, tuple[str, ...]] = {
     "attn.about_{}": (SELF, CROSS),
     "attn.about_self_{}": ("encoder", "decoder"),
     "mempanel.seq_from_{}": SEQUENCE_SOURCES,
+    "configure.init_{}": INIT_METHODS,
+    "targets.col_{}": TABLE_COLUMNS,
     "serving.rule.{}": tuple(rule.id for rule in SERVING_RULES),
 }
 CALLS = ("tr", "t", "LensError", "fail")

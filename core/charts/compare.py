@@ -15,7 +15,10 @@ from core.planning.serving import verdict
 
 
 def _targets(plan: LoraPlan) -> str:
-    return plan.target_regex or ", ".join(sorted(plan.targets)) or "-"
+    """target_modules (a regex, or the names), then target_parameters (MoE experts) after a "+"."""
+    modules = plan.target_regex or ", ".join(sorted(plan.targets))
+    params = ", ".join(plan.target_parameters)
+    return " + ".join(part for part in (modules, params) if part) or "-"
 
 
 def _blocks(plan: LoraPlan, lang: str) -> str:
@@ -33,6 +36,8 @@ def _patterns(plan: LoraPlan) -> str:
     found = [f"r[{k}]={v}" for k, v in plan.rank_pattern] + [f"α[{k}]={v:g}" for k, v in plan.alpha_pattern]
     if plan.exclude_modules:
         found.append("exclude=" + ", ".join(plan.exclude_modules))
+    if plan.init_lora_weights != "default":
+        found.append(f"init={plan.init_lora_weights}")
     return "; ".join(found) or "-"
 
 

@@ -14,6 +14,62 @@ STRINGS = {
     "configure.preset_custom": ("Custom", "직접 선택"),
     "configure.preset_regex": ("Regex", "정규식"),
     "configure.preset_empty": ("This model has no modules for that preset.", "이 모델에는 해당 프리셋에 맞는 모듈이 없습니다."),
+    "configure.preset_empty_kept": (
+        "This model has no modules for the preset “{preset}”, so nothing was changed.",
+        "이 모델에는 “{preset}” 프리셋에 맞는 모듈이 없어 아무것도 바꾸지 않았습니다.",
+    ),
+    "configure.advanced": ("Exclusions and initialisation", "제외 모듈과 초기화"),
+    "configure.init": ("init_lora_weights", "init_lora_weights"),
+    "configure.help_init": (
+        "How PEFT starts A and B. PiSSA and OLoRA start from the base weight's main directions and change the base "
+        "in place (the saved adapter is converted back for the original model); MiCA trains A only.",
+        "PEFT가 A와 B를 초기화하는 방법입니다. PiSSA와 OLoRA는 기본 가중치의 주요 방향에서 시작하며 기본 가중치를 "
+        "직접 바꿉니다(저장할 때 원래 모델용 어댑터로 변환). MiCA는 A만 학습합니다.",
+    ),
+    "configure.init_default": ("default (B = 0: starts as the base)", "기본값 (B = 0: 기본 모델과 같게 시작)"),
+    "configure.init_gaussian": ("gaussian", "gaussian (가우시안)"),
+    "configure.init_pissa": ("PiSSA (principal singular vectors)", "PiSSA (주 특이벡터)"),
+    "configure.init_olora": ("OLoRA (QR of the base weight)", "OLoRA (기본 가중치의 QR 분해)"),
+    "configure.init_orthogonal": ("orthogonal", "orthogonal (직교)"),
+    "configure.init_mica": ("MiCA (B frozen, A trains)", "MiCA (B 고정, A만 학습)"),
+    "configure.exclude": ("exclude_modules (never adapted)", "exclude_modules (적용하지 않을 모듈)"),
+    "configure.help_exclude": (
+        "PEFT skips a module whose name equals one of these or ends with “.name”, e.g. layers.0.self_attn.q_proj. "
+        "Type a name and press Enter to add one that is not in the list.",
+        "이름이 이 값과 같거나 “.이름”으로 끝나는 모듈은 PEFT가 건너뜁니다(예: layers.0.self_attn.q_proj). "
+        "목록에 없는 이름은 입력한 뒤 Enter를 누르면 추가됩니다.",
+    ),
+    "targets.title": ("Target modules, by group", "대상 모듈 (그룹별)"),
+    "targets.col_adapt": ("Adapt", "적용"),
+    "targets.col_group": ("Group", "그룹"),
+    "targets.col_shape": ("in→out", "입력→출력"),
+    "targets.col_count": ("Count", "개수"),
+    "targets.col_blocks": ("Blocks", "블록"),
+    "targets.col_r": ("r (this group)", "r (이 그룹)"),
+    "targets.col_alpha": ("α (this group)", "α (이 그룹)"),
+    "targets.help_adapt": ("Tick the groups LoRA adapts.", "LoRA를 적용할 그룹을 고르세요."),
+    "targets.help_r": (
+        "Leave blank to use the global r; a number here becomes PEFT's rank_pattern for this group.",
+        "비워 두면 전체 r을 씁니다. 숫자를 넣으면 이 그룹의 PEFT rank_pattern이 됩니다.",
+    ),
+    "targets.help_alpha": (
+        "Leave blank to use the global lora_alpha; a number here becomes PEFT's alpha_pattern for this group.",
+        "비워 두면 전체 lora_alpha를 씁니다. 숫자를 넣으면 이 그룹의 PEFT alpha_pattern이 됩니다.",
+    ),
+    "targets.caption": (
+        "An empty r or α cell (None) uses the value above; delete a number to go back to it. With a regex or "
+        "all-linear the ticks follow what it matches.",
+        "비어 있는 r·α 칸(None)은 위의 값을 씁니다. 숫자를 지우면 다시 위의 값을 따릅니다. 정규식이나 all-linear에서는 "
+        "체크 표시가 일치하는 모듈을 따릅니다.",
+    ),
+    "targets.bad_r": (
+        "{group}: r must be a whole number from 1 to {max}; got {r}. Fix it or clear the cell.",
+        "{group}: r은 1부터 {max}까지의 정수여야 합니다. 입력값: {r}. 고치거나 칸을 비우세요.",
+    ),
+    "targets.bad_alpha": (
+        "{group}: α must be a finite number greater than 0; got {alpha}. Fix it or clear the cell.",
+        "{group}: α는 0보다 큰 유한한 수여야 합니다. 입력값: {alpha}. 고치거나 칸을 비우세요.",
+    ),
     "configure.groups": ("Target modules (by group)", "대상 모듈 (그룹별)"),
     "configure.regex": ("Regex (PEFT full-matches it against each module's full name)", "정규식 (PEFT가 각 모듈의 전체 이름과 완전 일치로 비교)"),
     "configure.r": ("r (rank)", "r (랭크)"),
