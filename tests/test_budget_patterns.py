@@ -234,3 +234,15 @@ def test_budget_groups_carry_each_groups_ranks_and_scalings() -> None:
     assert groups["v_proj"].ranks == (8,) and groups["v_proj"].scalings == (8.0,)
     assert sum(g.params for g in groups.values()) == budget.trainable_params
     assert budget.by_group() == {name: g.params for name, g in groups.items()}
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_group_table_shows_rank_and_scaling_per_group(lang: str) -> None:
+    from core.charts.tables import budget_groups_frame
+    from core.i18n import t
+
+    plan = _plan("t5-base", "seq2seq", targets=("q", "v"), rank_pattern=(("SelfAttention.q", 4), ("EncDecAttention.q", 16)))
+    frame = budget_groups_frame(compute_budget(_inventory("t5-base", "seq2seq"), plan), lang)
+    rows = {row[t("ui.col_group", lang)]: row for row in frame.to_dict("records")}
+    assert (rows["q"]["r"], rows["q"][t("ui.col_scaling", lang)]) == ("4, 16", "1, 4")
+    assert (rows["v"]["r"], rows["v"][t("ui.col_scaling", lang)]) == ("8", "2")

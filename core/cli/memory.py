@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = MemorySettings(args.precision, args.batch, args.seq_len, args.grad_checkpointing, args.optimizer)
     mc, inv = load_inventory(args)
-    plan = plan_from_args(args, mc.task)
+    plan = plan_from_args(args, mc.task, inventory=inv)
     budget = compute_budget(inv, plan)
     est = estimate_training_memory(inv, budget, settings, config=mc.config, plan=plan)
     notes = [LensError(k, **p).message("en") for k, p in est.notes]

@@ -84,4 +84,8 @@ STRINGS = {
         "병합된 전문가 파라미터의 LoRA는 추적한 활성값에서 빠졌습니다(PEFT의 ParamWrapper는 실제 가중치 없이 실행되지 "
         "않습니다). 랭크 크기의 작은 중간값은 포함되지 않습니다.",
     ),
+    "cli.bad_pair": (
+        "{option} takes NAME=NUMBER pairs (q_proj=16); '{value}' is not one.",
+        "{option}에는 NAME=숫자 쌍(q_proj=16)을 넣어야 합니다. '{value}'은(는) 그 형식이 아닙니다.",
+    ),
 }

@@ -21,6 +21,7 @@ STRINGS = {
     "ui.col_role": ("What it does", "역할"),
     "ui.col_trainable": ("Trainable", "학습 파라미터"),
     "ui.col_share": ("Share", "비율"),
+    "ui.col_scaling": ("Scaling (α/r)", "스케일링 (α/r)"),
     "ui.outside_blocks": ("outside blocks", "블록 밖"),
     "ui.params_unit": ("params", "개"),
     "ui.axis_block": ("Block", "블록"),
