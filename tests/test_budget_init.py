@@ -138,8 +138,27 @@ def test_pissa_on_an_embedding_is_refused_since_its_conversion_drops_it(tmp_path
     assert keys and not [k for k in keys if "embed_tokens" in k]
 
 
-def test_rslora_with_patterns_and_a_mutating_init_is_refused_before_training() -> None:
-    plan = LoraPlan(targets=("q_proj",), use_rslora=True, rank_pattern=(("q_proj", 4),), init_lora_weights="pissa")
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        (dict(use_rslora=True, rank_pattern=(("q_proj", 4),)), "plan.init_rslora_patterns"),
+        (dict(use_rslora=True, alpha_pattern=(("q_proj", 4),)), "plan.init_rslora_patterns"),
+        (dict(bias="lora_only"), "plan.init_bias"),
+        (dict(bias="all"), "plan.init_bias"),
+    ],
+)
+@pytest.mark.parametrize("init", ["pissa", "olora"])
+def test_what_peft_cannot_convert_after_a_mutating_init_is_refused_before_training(fields, key, init, tmp_path):
+    """Saving converts the adapter for the original base; PEFT's conversion refuses these combinations."""
+    plan = LoraPlan(targets=("q_proj",), init_lora_weights=init, **fields)
     with pytest.raises(LensError) as err:
         to_lora_config(plan)
-    assert err.value.key == "plan.init_rslora_patterns"
+    assert err.value.key == key
+    config = to_lora_config(plan.with_changes(init_lora_weights="default"))
+    config.init_lora_weights = init
+    torch.manual_seed(0)
+    model = get_peft_model(TINY["llama"](), config)
+    model.peft_config["default"].init_lora_weights = True
+    model.save_pretrained(tmp_path / "init")
+    with pytest.raises(ValueError):
+        model.save_pretrained(tmp_path / "out", path_initial_model_for_weight_conversion=str(tmp_path / "init"))

@@ -201,8 +201,11 @@ def _validate_overrides(plan: LoraPlan) -> None:
             raise LensError("plan.bad_pattern_alpha", pattern=key[:60], alpha=alpha)
     if plan.init_lora_weights not in INIT_METHODS:
         raise LensError("plan.bad_init", init=str(plan.init_lora_weights)[:40], options=", ".join(INIT_METHODS))
+    # Saving converts a PiSSA/OLoRA adapter for the original base; PEFT's conversion refuses these two.
     if plan.init_lora_weights in MUTATING_INITS and plan.use_rslora and (plan.rank_pattern or plan.alpha_pattern):
-        raise LensError("plan.init_rslora_patterns", init=plan.init_lora_weights)  # save's conversion refuses
+        raise LensError("plan.init_rslora_patterns", init=plan.init_lora_weights)
+    if plan.init_lora_weights in MUTATING_INITS and plan.bias != "none":  # it loads a second adapter with a bias
+        raise LensError("plan.init_bias", init=plan.init_lora_weights, bias=plan.bias)
     if plan.layers_pattern is not None and (not plan.layers_pattern.strip() or len(plan.layers_pattern) > 100):
         raise LensError("plan.bad_name", field="layers_pattern", name=plan.layers_pattern[:60], max=100)
 

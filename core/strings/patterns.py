@@ -88,4 +88,10 @@ STRINGS = {
         "{option} takes NAME=NUMBER pairs (q_proj=16); '{value}' is not one.",
         "{option}에는 NAME=숫자 쌍(q_proj=16)을 넣어야 합니다. '{value}'은(는) 그 형식이 아닙니다.",
     ),
+    "plan.init_bias": (
+        "init_lora_weights '{init}' with bias='{bias}' cannot be converted to a plain LoRA adapter after training "
+        "(PEFT's conversion refuses trained biases); set bias to none or use the default init.",
+        "init_lora_weights '{init}'을(를) bias='{bias}'와 함께 쓰면 학습 후 일반 LoRA 어댑터로 변환할 수 없습니다"
+        "(PEFT의 변환이 학습된 bias를 거부합니다). bias를 none으로 하거나 기본 초기화를 쓰세요.",
+    ),
 }
