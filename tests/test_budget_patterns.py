@@ -246,3 +246,22 @@ def test_group_table_shows_rank_and_scaling_per_group(lang: str) -> None:
     rows = {row[t("ui.col_group", lang)]: row for row in frame.to_dict("records")}
     assert (rows["q"]["r"], rows["q"][t("ui.col_scaling", lang)]) == ("4, 16", "1, 4")
     assert (rows["v"]["r"], rows["v"][t("ui.col_scaling", lang)]) == ("8", "2")
+
+
+def test_memory_estimate_of_a_pattern_plan_and_of_fused_experts() -> None:
+    """The estimate traces pattern plans (not the rough formula); LoRA on fused experts cannot run on the meta
+    device (PEFT's ParamWrapper), which the estimate says instead of silently leaving out."""
+    from core.planning.memory import MemorySettings, estimate_training_memory
+
+    settings = MemorySettings(seq_len=128)
+    for slug, plan, noted in [
+        ("llama-3.2-1b", _plan("llama-3.2-1b", None, targets=("q_proj", "v_proj"), rank_pattern=(("q_proj", 64),),
+                               exclude_modules=("layers.0.self_attn.q_proj",), init_lora_weights="pissa"), False),
+        ("mixtral-8x7b", _plan("mixtral-8x7b", None, targets=ATTN, target_parameters=EXPERTS, lora_dropout=0.0), True),
+    ]:
+        inv = _inventory(slug, None)
+        budget = compute_budget(inv, plan)
+        est = estimate_training_memory(inv, budget, settings, config=_config(slug, None).config, plan=plan)
+        assert est.assumptions.method == "traced"
+        assert ("memory.note_params_untraced" in {k for k, _ in est.notes}) is noted
+        assert est["adapter"] == budget.lora_params * 4 and est["optimizer"] == budget.lora_params * 8
