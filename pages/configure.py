@@ -9,7 +9,7 @@ from core.charts.tables import budget_by_block_figure, budget_groups_frame
 from core.format import count_phrase, human_bytes, percent, ratio
 from core.planning.budget import Budget, compute_budget
 from core.planning.plan import ALL_LINEAR, BIAS_MODES, LoraPlan, lora_config_code, number_errors
-from core.planning.presets import PRESETS, default_plan, preset_targets
+from core.planning.presets import PRESETS, default_plan, plan_with_targets, preset_targets
 from ui import resources
 from ui.plans import render_save_plan
 from ui.state import bind, forget, lang, model_spec, token, tr
@@ -91,7 +91,8 @@ def render_controls(inv: Inventory) -> None:
     st.multiselect(tr("configure.mts"), outside, key=W + "mts", placeholder=tr("ui.choose"))
 
 
-def plan_from_widgets(task: str) -> LoraPlan:
+def plan_from_widgets(inv: Inventory, task: str) -> LoraPlan:
+    """The plan the widgets show; chosen fused-expert parameters go to target_parameters (core's routing)."""
     s = st.session_state
     preset = s.get(W + "preset") or "custom"
     regex = ALL_LINEAR if preset == "all-linear" else (s.get(W + "regex") or None if preset == "regex" else None)
@@ -99,8 +100,7 @@ def plan_from_widgets(task: str) -> LoraPlan:
     if s.get(W + "restrict"):
         lo, hi = s[W + "blocks"]
         layers = tuple(range(lo, hi + 1))
-    return LoraPlan(
-        targets=() if regex else tuple(s.get(W + "groups", [])),
+    plan = LoraPlan(
         target_regex=regex,
         r=s[W + "r"],
         lora_alpha=s[W + "alpha"],
@@ -112,6 +112,7 @@ def plan_from_widgets(task: str) -> LoraPlan:
         modules_to_save=tuple(s.get(W + "mts", [])),
         task=task,
     )
+    return plan if regex else plan_with_targets(inv, plan, s.get(W + "groups", []))
 
 
 def render_budget(plan: LoraPlan, budget: Budget) -> None:
@@ -158,7 +159,7 @@ def main() -> None:
         s["configure.plan"] = None  # Train must not pick up a plan the visitor is still fixing
         st.warning(tr("configure.not_computed"))
         return
-    plan = plan_from_widgets(mc.task)
+    plan = plan_from_widgets(inv, mc.task)
     budget = guarded(lambda: compute_budget(inv, plan))
     if budget is None:
         s["configure.plan"] = None
