@@ -141,3 +141,24 @@ def test_exported_script_carries_the_new_fields_and_converts_pissa(tmp_path, mon
     base = load_model(result.source.location, plan.task, result.labels, result.tokenizer.pad_token_id)
     with torch.no_grad():  # the script trains as the app does: the same converted adapter
         assert torch.allclose(PeftModel.from_pretrained(base, str(out)).eval()(**batch).logits, trained, atol=2e-4)
+
+
+def test_cli_train_takes_the_new_options_and_saves_the_converted_adapter(tmp_path, capsys):
+    import argparse
+
+    from core.cli.train import register
+
+    parser = argparse.ArgumentParser(prog="lora-lens")
+    register(parser.add_subparsers())
+    out = tmp_path / "adapter"
+    args = parser.parse_args(["train", "minilm", "--task", "seq-cls", "--data", "rotten-tomatoes", "--steps", "2",
+                              "--batch", "4", "--seq-len", "32", "--target", "query", "value", "--r", "4",
+                              "--rank-pattern", "value=2", "--alpha-pattern", "query=16", "--init", "pissa",
+                              "--exclude", "layer.0.attention.self.query", "--out", str(out)])  # fmt: skip
+    assert args.func(args) == 0, capsys.readouterr().err
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert (config["r"], config["rank_pattern"], config["alpha_pattern"]) == (8, {"value": 4}, {"query": 32})
+    assert config["exclude_modules"] == ["layer.0.attention.self.query"] and config["init_lora_weights"] is True
+    settings = json.loads((out / "training_settings.json").read_text())
+    assert settings["plan"]["init_lora_weights"] == "pissa" and settings["plan"]["rank_pattern"] == {"value": 2}
+    assert not list(tmp_path.glob("**/initial_adapter"))
