@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.i18n import human_bytes, human_count, t
 
-__all__ = ["COLUMN_FORMATS", "compact", "count_phrase", "exact", "human_bytes", "learning_rate", "percent", "ratio"]
+__all__ = ["COLUMN_FORMATS", "compact", "count_phrase", "exact", "human_bytes", "learning_rate", "percent", "ratio", "spread"]
 
 # Streamlit NumberColumn formats by kind of column (a string, so core stays free of streamlit):
 # counts keep their exact value, with thousands separators in the visitor's locale.
@@ -38,6 +38,13 @@ def learning_rate(lr: float | None) -> str:
 def ratio(x: float) -> str:
     """Dimensionless values (scaling, silhouette, ‖ΔW‖/‖W‖) with four significant digits."""
     return f"{x:.4g}"
+
+
+def spread(values: tuple, fmt=str) -> str:
+    """Distinct values of a group (rank_pattern can give one module group several): "8", "4, 16", "2 … 64"."""
+    if len(values) <= 3:
+        return ", ".join(fmt(v) for v in values)
+    return f"{fmt(values[0])} … {fmt(values[-1])}"
 
 
 def count_phrase(key: str, n: int, lang: str) -> str:

@@ -7,7 +7,8 @@ import streamlit as st
 from core.anatomy.inventory import Inventory
 from core.charts.tables import budget_by_block_figure, budget_groups_frame
 from core.format import count_phrase, human_bytes, percent, ratio
-from core.planning.budget import Budget, compute_budget, match_modules
+from core.planning.budget import Budget, compute_budget
+from core.planning.matching import match_modules
 from core.planning.plan import ALL_LINEAR, BIAS_MODES, INIT_METHODS, LoraPlan, lora_config_code, number_errors
 from core.planning.presets import PRESETS, default_plan, preset_targets
 from core.planning.targeting import target_groups
@@ -126,7 +127,9 @@ def _derived_groups(inv: Inventory, plan: LoraPlan | None) -> set[str] | None:
     if plan is None or not plan.target_regex:
         return None
     matched = guarded(lambda: match_modules(inv, plan.with_changes(rank_pattern=(), alpha_pattern=())), show=False)
-    return set(adapted_groups(inv, matched[0])) if matched else set()
+    if matched is None:
+        return set()
+    return set(adapted_groups(inv, (*matched.modules, *(p.name for p in matched.params))))
 
 
 def base_plan(task: str) -> LoraPlan:

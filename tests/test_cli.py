@@ -50,6 +50,17 @@ def peft_counts(slug: str, task: str | None, **plan_kwargs) -> tuple[int, int, l
          {"target_regex": r".*\.(q|v)", "use_rslora": True, "r": 4}),
         (["smollm2-135m", "--target", "q_proj", "--modules-to-save", "lm_head", "--bias", "all"], None,
          {"targets": ("q_proj",), "modules_to_save": ("lm_head",), "bias": "all"}),
+        (["llama-3.2-1b", "--target", "q_proj", "v_proj", "--rank-pattern", "q_proj=16", r"layers\.0\..*v_proj=2",
+          "--alpha-pattern", "v_proj=64", "--exclude", "layers.1.self_attn.q_proj"], None,
+         {"targets": ("q_proj", "v_proj"), "rank_pattern": (("q_proj", 16), (r"layers\.0\..*v_proj", 2)),
+          "alpha_pattern": (("v_proj", 64),), "exclude_modules": ("layers.1.self_attn.q_proj",)}),
+        (["mixtral-8x7b", "--target", "q_proj", "experts.gate_up_proj", "--dropout", "0"], None,  # routed
+         {"targets": ("q_proj",), "target_parameters": ("experts.gate_up_proj",), "lora_dropout": 0.0}),
+        (["mixtral-8x7b", "--target-parameters", "experts.down_proj", "--dropout", "0", "--rank-pattern",
+          "down_proj=4"], None,
+         {"target_parameters": ("experts.down_proj",), "lora_dropout": 0.0, "rank_pattern": (("down_proj", 4),)}),
+        (["t5-base", "--target", "q", "v", "--layers", "0,1", "--init", "gaussian"], None,
+         {"targets": ("q", "v"), "layers": (0, 1), "init_lora_weights": "gaussian"}),
     ],
 )
 def test_budget_json_equals_peft(capsys, argv, task, plan):
@@ -59,8 +70,27 @@ def test_budget_json_equals_peft(capsys, argv, task, plan):
     trainable, total, adapted = peft_counts(argv[0], task, **plan)
     assert payload["trainable_params"] == trainable
     assert payload["total_params"] == total
-    assert sorted(m["name"] for m in payload["modules"]) == adapted
+    # a wrapped parameter (one per module here) shows in PEFT as its module carrying lora_A
+    assert sorted({m["name"].rsplit(".", 1)[0] if m["parameter"] else m["name"] for m in payload["modules"]}) == adapted
     assert all(m["lora_params"] > 0 for m in payload["modules"])
+    assert sum(g["params"] for g in payload["groups"]) == trainable - payload["saved_params"] - (
+        payload["bias_params"] if plan.get("bias") == "all" else 0)
+
+
+def test_budget_json_and_text_show_each_groups_rank_and_scaling(capsys):
+    argv = ["budget", "llama-3.2-1b", "--target", "q_proj", "v_proj", "--r", "8", "--alpha", "16",
+            "--rank-pattern", "q_proj=32", "nowhere=4", "--alpha-pattern", "v_proj=4"]
+    code, out, err = run_cli(capsys, *argv, "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    groups = {g["name"]: (g["r"], g["scaling"]) for g in payload["groups"]}
+    assert groups == {"q_proj": ([32], [0.5]), "v_proj": ([8], [0.5])}
+    assert {(m["r"], m["scaling"]) for m in payload["modules"]} == {(32, 0.5), (8, 0.5)}
+    assert any("nowhere" in w for w in payload["warnings"])
+    code, out, _ = run_cli(capsys, *argv)
+    row = next(line.split() for line in out.splitlines() if line.strip().startswith("q_proj"))
+    assert row[:4] == ["q_proj", "16", "32", "0.5"]
+    assert "warning: rank_pattern keys nowhere match no adapted module" in out
 
 
 def test_layers_json_lists_every_adaptable_module(capsys):
@@ -92,6 +122,17 @@ def test_readable_output(capsys):
         (["budget", "gpt2", "--target", "c_attn", "--layers", "0,99"], "outside this model"),
         (["budget", "gpt2", "--target", "c_attn", "--bias", "some"], "invalid choice"),
         (["layers", "/nonexistent/folder/x"], "does not exist"),
+        (["budget", "gpt2", "--target", "c_attn", "--rank-pattern", "c_attn"], "NAME=NUMBER"),
+        (["budget", "gpt2", "--target", "c_attn", "--rank-pattern", "c_attn=1.5"], "NAME=NUMBER"),
+        (["budget", "gpt2", "--target", "c_attn", "--alpha-pattern", "=4"], "NAME=NUMBER"),
+        (["budget", "gpt2", "--target", "c_attn", "--rank-pattern", "c_attn=0"], "r must be"),
+        (["budget", "gpt2", "--target", "c_attn", "--alpha-pattern", "c_attn=-2"], "alpha must be"),
+        (["budget", "gpt2", "--target", "c_attn", "--rank-pattern", "c_(attn=4"], "is invalid"),
+        (["budget", "gpt2", "--target", "c_attn", "--init", "eva"], "invalid choice"),
+        (["budget", "gpt2", "--target", "c_attn", "--init", "olora"], "stored transposed"),
+        (["budget", "mixtral-8x7b", "--target-parameters", "experts.gate_up_proj"], "lora_dropout to 0"),
+        (["budget", "llama-3.2-1b", "--target", "q_proj", "--exclude", "q_proj"], "matches no layer"),
+        (["memory", "llama-3.2-1b", "--target", "q_proj", "--rank-pattern", "q_proj=x"], "NAME=NUMBER"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, needle):

@@ -95,9 +95,17 @@ def _storage_bytes(tensors) -> int:
     return sum(seen.values())
 
 
-@pytest.mark.parametrize("name", [*MODELS, "minilm"])
-def test_weights_adapter_gradients_optimizer_are_exact(name: str, capsys) -> None:
-    plan = PLANS[name]
+# per-module rank/alpha, exclusions and init methods: MiCA holds a frozen B (adapter, no gradient or state)
+EXACT_CASES = [(name, PLANS[name]) for name in [*MODELS, "minilm"]] + [
+    ("llama", LoraPlan(targets=("q_proj", "v_proj", "down_proj"), rank_pattern=(("q_proj", 16), ("down_proj", 2)),
+                       exclude_modules=("layers.0.self_attn.v_proj",))),
+    ("llama", LoraPlan(targets=("q_proj", "v_proj", "embed_tokens"), init_lora_weights="mica")),
+    ("gpt2", LoraPlan(targets=("c_attn",), init_lora_weights="pissa", alpha_pattern=(("c_attn", 4),), r=96)),
+]
+
+
+@pytest.mark.parametrize(("name", "plan"), EXACT_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(EXACT_CASES)])
+def test_weights_adapter_gradients_optimizer_are_exact(name: str, plan: LoraPlan, capsys) -> None:
     settings = MemorySettings("fp32", 2, 16, device="cpu")
     model, est = _prepare(name, plan, settings)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
@@ -132,6 +140,15 @@ def _saved_bytes(model: torch.nn.Module, batch: dict) -> int:
     return sum(seen.values())
 
 
+# per-module ranks, exclusions and init methods reach the trace: these are exact to the byte
+PATTERN_CASES = [
+    ("llama", LoraPlan(targets=("q_proj", "k_proj", "v_proj"), rank_pattern=(("q_proj", 32), ("k_proj", 2)),
+                       exclude_modules=("layers.0.self_attn.v_proj",), lora_dropout=0.0)),
+    ("llama", LoraPlan(targets=("q_proj", "v_proj"), init_lora_weights="mica", lora_dropout=0.0)),
+    ("bert", LoraPlan(targets=("query", "value"), init_lora_weights="pissa", rank_pattern=(("value", 16),),
+                      task="seq-cls")),
+]
+
 ACTIVATION_CASES = [
     ("llama", LoraPlan(targets=("q_proj", "v_proj")), 2, 48),
     ("llama", LoraPlan(targets=("q_proj", "v_proj"), lora_dropout=0.0, layers=(1, 2)), 3, 40),
@@ -140,6 +157,7 @@ ACTIVATION_CASES = [
     ("gpt2", LoraPlan(target_regex="all-linear"), 1, 96),
     ("bert", LoraPlan(targets=("query", "value"), task="seq-cls"), 4, 32),
     ("minilm", LoraPlan(targets=("query", "key", "value"), task="seq-cls"), 2, 48),
+    *[(name, plan, 2, 48) for name, plan in PATTERN_CASES],
 ]
 
 
@@ -152,6 +170,8 @@ def test_activations_match_saved_tensors(name: str, plan: LoraPlan, b: int, s: i
         print(f"\n  activations {name} b={b} s={s}: estimated {est['activations']:,} B, "
               f"saved {measured:,} B, error {100 * error:+.1f}%")
     assert abs(error) <= 0.10
+    if (name, plan) in PATTERN_CASES:
+        assert est["activations"] == measured
 
 
 def test_checkpointing_keeps_less() -> None:

@@ -80,6 +80,20 @@ def test_configure_matches_peft_and_updates_on_change():
     assert any("LoraConfig(" in c.value and "r=16" in c.value for c in at.code)
 
 
+def test_configure_routes_ticked_mixtral_experts_to_target_parameters():
+    """The issue's case: attention plus experts.gate_up_proj/down_proj ticked in Custom used to count attention only."""
+    spec = ModelSpec("catalog", "mixtral-8x7b")
+    at = _app("pages/configure.py", **{"app.model_spec": spec})
+    experts = ("experts.gate_up_proj", "experts.down_proj")
+    at.multiselect(key="configure.w.groups").set_value(["q_proj", "k_proj", "v_proj", "o_proj", *experts]).run()
+    assert any("lora_dropout to 0" in e.value for e in at.error)  # PEFT's ParamWrapper refuses dropout
+    at.number_input(key="configure.w.dropout").set_value(0.0).run()
+    plan = at.session_state["configure.plan"]
+    assert plan.targets == ("q_proj", "k_proj", "v_proj", "o_proj") and plan.target_parameters == experts
+    assert _metric(at, "Trainable parameters") in _shown(111_673_344) and _peft_count(spec, plan) == 111_673_344
+    assert any("target_parameters=" in c.value for c in at.code)
+
+
 def test_configure_all_linear_preset_and_warning():
     at = _app("pages/configure.py")
     at.button_group(key="configure.w.preset").set_value("all-linear").run()

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 from core.anatomy.inventory import Inventory
 from core.charts.colors import group_color
 from core.charts.layout import horizontal_y_title
-from core.format import exact
+from core.format import exact, ratio, spread
 from core.i18n import t
 from core.planning.budget import Budget
 
@@ -135,18 +135,15 @@ def params_by_block_figure(inv: Inventory, lang: str) -> go.Figure:
 
 
 def budget_groups_frame(budget: Budget, lang: str) -> pd.DataFrame:
-    rows: dict[str, dict] = {}
-    for m in budget.modules:
-        row = rows.setdefault(m.short_name, {t("ui.col_group", lang): m.short_name, "n": 0, "p": 0})
-        row["n"] += 1
-        row["p"] += m.lora_params + m.bias_params
-    frame = pd.DataFrame(list(rows.values()))
+    """One row per module group: modules, the rank(s) and scaling(s) PEFT gives them, trainable parameters."""
+    rows = [{t("ui.col_group", lang): g.short_name, "n": g.modules, "r": spread(g.ranks, str),
+             "scaling": spread(g.scalings, ratio), "p": g.params} for g in budget.groups()]
+    frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
     frame["share"] = frame["p"] / max(budget.trainable_params, 1)
-    return frame.rename(
-        columns={"n": t("ui.col_count", lang), "p": t("ui.col_trainable", lang), "share": t("ui.col_share", lang)}
-    )
+    return frame.rename(columns={"n": t("ui.col_count", lang), "scaling": t("ui.col_scaling", lang),
+                                 "p": t("ui.col_trainable", lang), "share": t("ui.col_share", lang)})
 
 
 def budget_by_block_figure(budget: Budget, lang: str) -> go.Figure:

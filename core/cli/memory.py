@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from core.planning.sequence import adapted_tower, default_sequence
 
     mc, inv = load_inventory(args)
-    plan = plan_from_args(args, mc.task)
+    plan = plan_from_args(args, mc.task, inventory=inv)
     budget = compute_budget(inv, plan)
     tower = adapted_tower(inv, [m.name for m in budget.modules])
     seq_len = default_sequence(inv, mc.config, tower).seq_len if args.seq_len is None else args.seq_len

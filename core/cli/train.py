@@ -91,8 +91,8 @@ def _inputs(args: argparse.Namespace) -> tuple[ModelSpec, LoraPlan, TextDataset,
         raise LensError("train.task_unsupported", task=task)
     if args.out is not None:  # a file in the way fails now, not after the training it would have saved
         check_output_dir(args.out)
-    default = default_plan(list_adaptable_layers(build_meta_model(mc)), task) if args.target is None else None
-    plan = plan_from_args(args, task, default)
+    inventory = list_adaptable_layers(build_meta_model(mc))
+    plan = plan_from_args(args, task, default_plan(inventory, task) if args.target is None else None, inventory)
     given = {"max_steps": args.steps, "batch_size": args.batch}
     settings = TrainSettings.for_task(
         task, **{k: v for k, v in given.items() if v is not None},

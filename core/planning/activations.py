@@ -17,6 +17,7 @@ from torch import nn
 
 from core.compat import checkpointing_flags_only
 from core.planning.attention import AttentionKind
+from core.planning.matching import PARAM_KINDS
 from core.planning.tracing import Stack, dummy_batch, few_block_copy, split_name, stacks_of, trace_saved
 
 
@@ -52,9 +53,8 @@ def _layout(budget, inventory, stacks: Sequence[Stack]) -> tuple[list[dict[int, 
     layouts: list[dict[int, tuple]] = [{} for _ in stacks]
     ranks: dict[str, int] = {}
     for m in budget.modules:
-        layer = inventory.layer(m.name)
-        if m.lora_params and layer is not None:
-            ranks[m.name] = max(m.lora_params // max(layer.in_features + layer.out_features, 1), 1)
+        if m.lora_params and m.kind not in PARAM_KINDS:
+            ranks[m.name] = m.r  # PEFT's own r for the module (rank_pattern)
         where = split_name(m.name, stacks)
         if where and (m.lora_params or m.bias_params):
             k, idx, rest = where
@@ -99,7 +99,7 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
             meta.config.use_cache = False  # as transformers sets it: no KV cache copies of k and v
         if getattr(meta, "supports_gradient_checkpointing", False):
             checkpointing_flags_only(meta, reentrant)
-    names = {}
+    names: dict[str, int] = {}
     for name, r in ranks.items():
         where = split_name(name, stacks)
         if where is None:
@@ -107,8 +107,11 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
         elif where[1] in keep[where[0]]:
             k, idx, rest = where
             names[f"{stacks[k].prefix}.{keep[k].index(idx)}.{rest}"] = r
+    # lora.ParamWrapper (fused experts) cannot run on the meta device (its forward opens a "meta" autocast):
+    # the experts are traced without their LoRA; the estimate says so (memory.note_params_untraced).
     config = replace(lora_config, target_modules=sorted(names), layers_to_transform=None, layers_pattern=None,
-                     rank_pattern={re_exact(n): r for n, r in names.items()}, exclude_modules=None)
+                     rank_pattern={re_exact(n): r for n, r in names.items()}, alpha_pattern={}, exclude_modules=None,
+                     target_parameters=None)
     # The LoRA layers are made on the meta device through torch's device context, which is per thread. PEFT's
     # low_cpu_mem_usage would patch nn.Module.register_parameter for the whole process, and a training job
     # loading weights in another thread at that moment fails ("unexpected keyword argument '_is_hf_initialized'").

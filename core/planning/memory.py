@@ -18,6 +18,7 @@ from core.errors import LensError
 from core.planning.activations import trace_activations
 from core.planning.attention import Assumptions, describe_assumptions
 from core.planning.budget import Budget
+from core.planning.matching import PARAM_KINDS
 from core.planning.sequence import text_positions
 
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8", "nf4")
@@ -210,7 +211,7 @@ def _activation_bytes(inventory: Inventory, budget: Budget, settings: MemorySett
         layer = inventory.layer(m.name)
         if layer is None or m.block is None or not m.lora_params:
             continue
-        r = (m.lora_params - (layer.out_features if dora else 0)) // max(layer.in_features + layer.out_features, 1)
+        r = m.r
         extra = 4 * r + (dora and layer.out_features * (p + 4))
         if dropout > 0:
             extra += layer.in_features * (4 + mask)
@@ -250,6 +251,8 @@ def estimate_training_memory(inventory: Inventory, budget: Budget, settings: Mem
         notes.append((f"memory.note_{settings.precision}", {}))
     if config is None:
         notes.append(("memory.note_no_config", {}))
+    if any(m.kind in PARAM_KINDS for m in budget.modules):
+        notes.append(("memory.note_params_untraced", {}))
     # PEFT keeps LoRA A/B/magnitude in fp32 (autocast_adapter_dtype=True) whatever the base dtype;
     # modules_to_save copies and trainable biases keep the base dtype (fp32 or 16-bit).
     fp32_n, base_n = budget.lora_params, budget.saved_params + budget.bias_params
@@ -267,7 +270,8 @@ def estimate_training_memory(inventory: Inventory, budget: Budget, settings: Mem
         assumptions = replace(assumptions, method="rough")
     parts = (
         ("weights", weight_bytes(inventory, budget, settings.precision)),
-        ("adapter", fp32_n * 4 + budget.saved_params * q),  # bias="all"/"lora_only" train biases in place
+        # bias="all"/"lora_only" train biases in place; MiCA's frozen B is held but has no gradient or state
+        ("adapter", (fp32_n + budget.frozen_params) * 4 + budget.saved_params * q),
         ("gradients", fp32_n * 4 + base_n * q),
         ("optimizer", fp32_n * state + base_n * state_q),
         ("activations", activations),

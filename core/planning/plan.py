@@ -20,6 +20,8 @@ DEFAULT_DROPOUT = 0.05
 # PEFT's ``init_lora_weights`` values that run on the CPU with no data pass (eva/corda need data, loftq a quantizer).
 # "default" is PEFT's ``True`` (A Kaiming-uniform, B zero). "mica" freezes B: only A trains.
 INIT_METHODS: tuple[str, ...] = ("default", "gaussian", "pissa", "olora", "orthogonal", "mica")
+# Inits that move the base weights (W - scaling·B·A): the trained adapter is converted to plain LoRA on save.
+MUTATING_INITS: tuple[str, ...] = ("pissa", "olora")
 MAX_PATTERNS = 64  # rank_pattern / alpha_pattern entries, exclude_modules and target_parameters names, each
 MAX_PATTERN_CHARS = 200
 
@@ -158,7 +160,7 @@ def validate_plan(plan: LoraPlan, num_blocks: int | None = None) -> None:
         raise error
     if plan.bias not in BIAS_MODES:
         raise LensError("plan.bad_bias", bias=plan.bias, modes=", ".join(BIAS_MODES))
-    if not plan.targets and not plan.target_regex:
+    if not plan.targets and not plan.target_regex and not plan.target_parameters:
         raise LensError("plan.no_targets")
     if plan.target_regex and plan.target_regex != ALL_LINEAR:
         try:
@@ -199,6 +201,11 @@ def _validate_overrides(plan: LoraPlan) -> None:
             raise LensError("plan.bad_pattern_alpha", pattern=key[:60], alpha=alpha)
     if plan.init_lora_weights not in INIT_METHODS:
         raise LensError("plan.bad_init", init=str(plan.init_lora_weights)[:40], options=", ".join(INIT_METHODS))
+    # Saving converts a PiSSA/OLoRA adapter for the original base; PEFT's conversion refuses these two.
+    if plan.init_lora_weights in MUTATING_INITS and plan.use_rslora and (plan.rank_pattern or plan.alpha_pattern):
+        raise LensError("plan.init_rslora_patterns", init=plan.init_lora_weights)
+    if plan.init_lora_weights in MUTATING_INITS and plan.bias != "none":  # it loads a second adapter with a bias
+        raise LensError("plan.init_bias", init=plan.init_lora_weights, bias=plan.bias)
     if plan.layers_pattern is not None and (not plan.layers_pattern.strip() or len(plan.layers_pattern) > 100):
         raise LensError("plan.bad_name", field="layers_pattern", name=plan.layers_pattern[:60], max=100)
 

@@ -10,7 +10,11 @@ from core.models.spec import SOURCES, TASKS, ModelSpec
 from core.planning.plan import LoraPlan
 
 FORMAT = "lora-lens-plans"
-VERSION = 1
+# 2: plans carry rank_pattern, alpha_pattern, exclude_modules, target_parameters, init_lora_weights, layers_pattern.
+VERSION = 2
+# Fields a version-1 plan never had: it meant PEFT's defaults for them, which is what loading it without them gives.
+NEW_IN_2 = ("rank_pattern", "alpha_pattern", "exclude_modules", "target_parameters", "init_lora_weights",
+            "layers_pattern")
 MAX_BYTES = 1 << 20
 MAX_PLANS = 50
 MAX_NAME = 80
@@ -60,14 +64,27 @@ def import_plans(data: bytes) -> list[SavedPlan]:
         raise LensError("plans.not_json", detail=str(exc)[:120]) from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise LensError("plans.foreign")
-    if doc.get("version") != VERSION:
-        raise LensError("plans.bad_version", version=str(doc.get("version"))[:20])
+    version = doc.get("version")
+    if version not in (1, VERSION) or isinstance(version, bool):
+        raise LensError("plans.bad_version", version=str(version)[:20])
     items = doc.get("plans")
     if not isinstance(items, list) or not items:
         raise LensError("plans.empty")
     if len(items) > MAX_PLANS:
         raise LensError("plans.too_many", n=MAX_PLANS)
+    if version == 1:
+        _check_v1(items)
     return [parse_saved_plan(item, i) for i, item in enumerate(items, start=1)]
+
+
+def _check_v1(items: list) -> None:
+    """A version-1 file loads unchanged (its plans take PEFT's defaults for the newer fields); one that already
+    carries a newer field is not what it says it is."""
+    for index, item in enumerate(items, start=1):
+        plan = item.get("plan") if isinstance(item, dict) else None
+        newer = [key for key in NEW_IN_2 if isinstance(plan, dict) and key in plan]
+        if newer:
+            raise LensError("plans.bad_item", index=index, detail=f"{newer[0]} (new in version {VERSION})")
 
 
 def parse_saved_plan(item: object, index: int = 1) -> SavedPlan:

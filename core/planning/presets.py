@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from core.anatomy.inventory import Inventory
+from core.anatomy.names import EXPERT_DOWN, EXPERT_GATE_UP
 from core.planning.plan import ALL_LINEAR, DEFAULT_ALPHA, DEFAULT_R, LoraPlan
 
 PRESETS: tuple[str, ...] = ("qv", "attention", "mlp", "all-linear", "custom", "regex")
@@ -31,9 +34,34 @@ def preset_targets(inv: Inventory, preset: str) -> tuple[tuple[str, ...], str | 
         return tuple(picked), None
     if preset == "attention":
         return tuple(n for n, c in cats.items() if c.startswith("attention")), None
-    if preset == "mlp":
-        return tuple(n for n, c in cats.items() if c.startswith("mlp")), None
+    if preset == "mlp":  # with an MoE's fused experts, which PEFT adapts as parameters (route_targets)
+        return tuple(n for n, c in cats.items() if c.startswith("mlp")) + _expert_weights(inv), None
     return (), None
+
+
+def _expert_weights(inv: Inventory) -> tuple[str, ...]:
+    """Short names of fused expert weights (gate/up and down), not the router's."""
+    wanted = (*EXPERT_GATE_UP, *EXPERT_DOWN)
+    found = (layer.short_name for layer in inv.layers if layer.kind == "expert-param" and layer.experts > 1
+             and layer.name.rsplit(".", 1)[-1] in wanted)
+    return tuple(dict.fromkeys(found))
+
+
+def route_targets(inv: Inventory, names: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Chosen short names split as PEFT adapts them: (target_modules, target_parameters). A name the inventory
+    knows as a parameter (fused MoE experts, a router's weight) matches no module, so in target_modules PEFT
+    would adapt nothing for it; as a target parameter PEFT wraps it (lora.ParamWrapper)."""
+    params = {layer.short_name for layer in inv.layers if layer.kind == "expert-param"}
+    chosen = list(dict.fromkeys(names))
+    return tuple(n for n in chosen if n not in params), tuple(n for n in chosen if n in params)
+
+
+def plan_with_targets(inv: Inventory, plan: LoraPlan, names: Iterable[str]) -> LoraPlan:
+    """``plan`` targeting ``names`` (short names from the inventory), parameters routed to target_parameters;
+    target parameters the plan already names are kept."""
+    modules, params = route_targets(inv, names)
+    params = tuple(dict.fromkeys((*plan.target_parameters, *params)))
+    return plan.with_changes(targets=modules, target_regex=None, target_parameters=params)
 
 
 def default_targets(inv: Inventory) -> tuple[tuple[str, ...], str | None]:
@@ -56,8 +84,11 @@ def default_plan(inv: Inventory, task: str) -> LoraPlan:
 
 
 def preset_plan(inv: Inventory, preset: str, r: int, task: str) -> LoraPlan:
-    """A preset at rank ``r``, keeping the default plan's alpha/r ratio (alpha = 2r)."""
+    """A preset at rank ``r``, keeping the default plan's alpha/r ratio (alpha = 2r). Where it reaches fused
+    expert weights, dropout starts at 0: PEFT's lora.ParamWrapper refuses any other value."""
     targets, regex = preset_targets(inv, preset)
-    return default_plan(inv, task).with_changes(
-        targets=targets, target_regex=regex, r=r, lora_alpha=r * DEFAULT_ALPHA // DEFAULT_R
-    )
+    plan = default_plan(inv, task).with_changes(r=r, lora_alpha=r * DEFAULT_ALPHA // DEFAULT_R)
+    if regex:
+        return plan.with_changes(targets=(), target_regex=regex)
+    plan = plan_with_targets(inv, plan, targets)
+    return plan.with_changes(lora_dropout=0.0) if plan.target_parameters else plan

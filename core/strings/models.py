@@ -64,7 +64,7 @@ STRINGS = {
     ),
     "plan.bad_dropout": ("lora_dropout must be in [0, 1); got {dropout}.", "lora_dropout은 [0, 1) 범위여야 합니다. 입력값: {dropout}."),
     "plan.bad_bias": ("bias must be one of {modes}; got '{bias}'.", "bias는 {modes} 중 하나여야 합니다. 입력값: '{bias}'."),
-    "plan.no_targets": ("Choose at least one target module.", "대상 모듈을 하나 이상 고르세요."),
+    "plan.no_targets": ("Choose at least one target module or parameter.", "대상 모듈이나 파라미터를 하나 이상 고르세요."),
     "plan.bad_regex": ("The regex '{regex}' is invalid: {detail}", "정규식 '{regex}'이(가) 올바르지 않습니다: {detail}"),
     "plan.bad_layers": (
         "Block indices {layers} are outside this model, which has blocks 0 to {n} (exclusive).",

@@ -27,6 +27,7 @@ STRINGS = {
     "ui.col_hidden": ("Hidden size", "히든 크기"),
     "ui.col_about": ("What it is", "설명"),
     "ui.col_where": ("Module", "모듈"),
+    "ui.col_scaling": ("Scaling (α/r)", "스케일링 (α/r)"),
     "ui.outside_blocks": ("outside blocks", "블록 밖"),
     "ui.params_unit": ("params", "개"),
     "ui.axis_block": ("Block", "블록"),

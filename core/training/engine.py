@@ -53,6 +53,8 @@ class TrainResult:
     steps_done: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
     adapter_dir: Path | None = None
+    trainable_params: int = 0  # PEFT's count while it trained (a reloaded model trains nothing)
+    initial_adapter: str | None = None  # PiSSA/OLoRA: the adapter as initialized, until the converted one is saved
 
 
 @dataclass
@@ -236,6 +238,8 @@ def cpu_threads() -> None:
 def fit(session: TrainSession, workdir: Path, state: RunState) -> TrainResult | None:
     """Train, evaluate, save. Returns the result, or ``None`` when the run failed (see ``state``)."""
     r = session.result
+    r.trainable_params = int(r.model.get_nb_trainable_parameters()[0])
+    r.initial_adapter = recipe.save_initial_adapter(r.model, workdir / "initial_adapter")
     callback = ProgressCallback(state)
     trainer = _trainer(session, workdir, callback)
     cpu_threads()
@@ -261,6 +265,10 @@ def fit(session: TrainSession, workdir: Path, state: RunState) -> TrainResult | 
     r.model.eval()
     r.adapter_dir = save_adapter(r, workdir / "adapter")
     shutil.rmtree(workdir / "trainer", ignore_errors=True)
+    if r.initial_adapter is not None:
+        r.model = original_base_with_adapter(r)
+        shutil.rmtree(r.initial_adapter, ignore_errors=True)
+        r.initial_adapter = None
     state.finish("stopped" if state.stop_requested else "done", r.metrics, result=r)
     return r
 
@@ -273,13 +281,29 @@ def save_adapter(result: TrainResult, target: Path) -> Path:
     def save(folder: Path) -> None:
         # PEFT saves with the server path (its embedding-layer check reads that folder's config.json,
         # where a Hub id would cost a network call); the written config then gets the public id.
-        result.model.save_pretrained(str(folder), safe_serialization=True)
+        recipe.save_adapter(result.model, folder, result.initial_adapter)
         config = folder / "adapter_config.json"
         config.write_text(portable_config(config.read_text(encoding="utf-8"), result.source.public_ref), "utf-8")
         (folder / "README.md").write_text(model_card(result), encoding="utf-8")
         (folder / "training_settings.json").write_text(training_settings_json(result), encoding="utf-8")
 
     return write_folder(target, save)
+
+
+def original_base_with_adapter(r: TrainResult) -> Any:
+    """After PiSSA/OLoRA the live model computes the residual base (W - B0·A0) plus its adapter: right together,
+    wrong for everything that turns the adapter off (the playground's base answer, embeddings before/after, ΔW).
+    The live model becomes the original base (reloaded; the seed redraws the same untrained head) with the saved,
+    converted adapter: exactly what anyone who downloads it gets."""
+    from peft import PeftModel
+    from transformers import set_seed
+
+    device = next(r.model.parameters()).device
+    r.model = None
+    free_memory()
+    set_seed(r.settings.seed)
+    base = load_model(r.source.location, r.task, r.labels, r.tokenizer.pad_token_id)
+    return PeftModel.from_pretrained(base, str(r.adapter_dir)).to(device).eval()
 
 
 def run_training(

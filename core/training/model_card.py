@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from core.planning.plan import lora_config_code
+from core.planning.plan import MUTATING_INITS, LoraPlan, lora_config_code
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCard
@@ -129,6 +129,30 @@ Remotely, letting PEFT download the base model from the Hugging Face Hub:
 """
 
 
+def _per_module_lines(plan: LoraPlan) -> str:
+    """The plan's per-module choices, and what saving did to a PiSSA/OLoRA adapter."""
+    lines = []
+    if plan.target_parameters:
+        lines.append(f"- target parameters (lora.ParamWrapper): {', '.join(plan.target_parameters)}")
+    if plan.rank_pattern:
+        lines.append("- rank_pattern: " + ", ".join(f"{k} → {v}" for k, v in plan.rank_pattern))
+    if plan.alpha_pattern:
+        lines.append("- alpha_pattern: " + ", ".join(f"{k} → {v:g}" for k, v in plan.alpha_pattern))
+    if plan.exclude_modules:
+        lines.append(f"- exclude_modules: {', '.join(plan.exclude_modules)}")
+    if plan.layers_pattern:
+        lines.append(f"- layers_pattern: {plan.layers_pattern}")
+    lines.append(f"- init_lora_weights: {plan.init_lora_weights}")
+    if plan.init_lora_weights in MUTATING_INITS:
+        lines.append(
+            f"\n> {plan.init_lora_weights} starts from the base weights' own components and subtracts them from the "
+            "base. The adapter here was converted on save (PEFT's `path_initial_model_for_weight_conversion`) into a "
+            "plain LoRA adapter for the ORIGINAL base weights: `adapter_config.json` therefore says r and alpha "
+            "(and any patterns) twice the values above and `init_lora_weights: true`."
+        )
+    return "\n".join(lines)
+
+
 def _body(result: TrainResult) -> str:
     plan = result.plan
     labels = "- labels: " + ", ".join(result.labels) if result.labels else ""
@@ -145,8 +169,9 @@ Trained with LoRA Lens ({result.task}, {result.steps_done} steps).
 ## LoRA plan
 
 - r = {plan.r}, alpha = {plan.lora_alpha}, dropout = {plan.lora_dropout}, bias = {plan.bias}
-- targets: {plan.target_regex or ", ".join(plan.targets)}
+- targets: {plan.target_regex or ", ".join(plan.targets) or "-"}
 - rsLoRA: {plan.use_rslora}, DoRA: {plan.use_dora}
+{_per_module_lines(plan)}
 
 ```python
 {lora_config_code(plan)}

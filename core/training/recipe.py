@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,51 @@ def wrap_model(model: Any, lora_config: Any, gradient_checkpointing: bool) -> An
     if gradient_checkpointing:
         model.enable_input_require_grads()
     return get_peft_model(model, lora_config)
+
+
+def mutates_base(lora_config: Any) -> bool:
+    """PiSSA and OLoRA (like CorDA, LoRA-GA) start from the base weight's own components and subtract them from it:
+    the trained adapter only fits that changed base until it is converted (``save_adapter``)."""
+    init = str(getattr(lora_config, "init_lora_weights", True)).lower()
+    return init.startswith(("pissa", "olora", "corda", "lora_ga"))
+
+
+def save_initial_adapter(model: Any, folder: Path) -> str | None:
+    """Before training: the adapter as initialized, which PEFT's documented PiSSA/OLoRA -> LoRA conversion
+    compares the trained one with; None for inits that leave the base weights alone."""
+    config = model.peft_config["default"]
+    if not mutates_base(config):
+        return None
+    init, config.init_lora_weights = config.init_lora_weights, True  # as PEFT's example: never applied twice
+    try:
+        model.save_pretrained(str(folder))
+    finally:
+        config.init_lora_weights = init
+    return str(folder)
+
+
+def save_adapter(model: Any, out: Path, initial: str | None) -> None:
+    """Save the adapter. After PiSSA/OLoRA, as PEFT converts it: a plain LoRA adapter (rank 2r, [A | A0] and
+    [B | -B0]) for the ORIGINAL base weights, so it loads on the base everyone has."""
+    if initial is None:
+        model.save_pretrained(str(out), safe_serialization=True)
+        return
+    model.save_pretrained(str(out), safe_serialization=True, path_initial_model_for_weight_conversion=initial)
+    _restore_dropped_tensors(model, Path(out) / "adapter_model.safetensors")
+
+
+def _restore_dropped_tensors(model: Any, file: Path) -> None:
+    """PEFT 0.21.2's conversion (``subtract_mutated_init``) writes back only lora_A/lora_B: a modules_to_save copy
+    (a classifier head), trained biases and DoRA magnitudes would be lost, and the adapter would not load. None of
+    them depends on the moved base weights, so they are written back as trained."""
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import load_file, save_file
+
+    saved = load_file(str(file))
+    dropped = {k: v.detach().cpu().contiguous().clone() for k, v in get_peft_model_state_dict(model).items()
+               if not any(part in k for part in (".lora_A.", ".lora_B.", ".lora_embedding_")) and k not in saved}
+    if dropped:
+        save_file({**saved, **dropped}, str(file), metadata={"format": "pt"})
 
 
 # --- 2. encoding ------------------------------------------------------------------------
@@ -397,6 +443,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     model = load_model(model_ref, task, labels, tok.pad_token_id, trust_remote_code=args.trust_remote_code)
     model = wrap_model(model, LoraConfig(**cfg["lora"]), t["gradient_checkpointing"])
     model.print_trainable_parameters()
+    initial = None
+    if mutates_base(model.peft_config["default"]):  # every process computes the same init; one keeps it
+        from accelerate import PartialState
+
+        initial = save_initial_adapter(model, out / "initial_adapter") if PartialState().is_main_process else None
     targs = training_arguments(t, str(out / "checkpoints"), task, bool(val_rows), resolve_precision(t["precision"]))
     trainer = build_trainer(model, tok, targs, task, train_rows, val_rows, t.get("padding_free", False),
                             t.get("labels_only_head", False))  # fmt: skip
@@ -404,7 +455,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     metrics = {k: float(v) for k, v in trainer.evaluate().items()} if val_rows else {}
     if "eval_loss" in metrics and task == "causal-lm":
         metrics["perplexity"] = perplexity(metrics["eval_loss"])
-    trainer.save_model(str(out))
+    if initial is None:
+        trainer.save_model(str(out))
+    elif trainer.is_world_process_zero():
+        save_adapter(model, out, initial)  # converted for the original base weights
+        shutil.rmtree(initial, ignore_errors=True)
     if trainer.is_world_process_zero():
         tok.save_pretrained(str(out))
         (out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1), encoding="utf-8")

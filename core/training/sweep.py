@@ -106,10 +106,11 @@ def ladder(inv: Inventory, kind: str, task: str, r: int = 8, preset: str = "all-
     or r in 4, 8, 16, 64 for one preset. Presets the model lacks (no MLP in it) are left out."""
     if kind == "targets":
         plans = [(name, preset_plan(inv, name, r, task)) for name in TARGET_LADDER]
-        items = [SweepPlan(f"{name} r={r}", plan) for name, plan in plans if plan.targets or plan.target_regex]
+        items = [SweepPlan(f"{name} r={r}", plan) for name, plan in plans
+                 if plan.targets or plan.target_regex or plan.target_parameters]
     elif kind == "ranks":
         items = [SweepPlan(f"{preset} r={rank}", preset_plan(inv, preset, rank, task)) for rank in RANK_LADDER]
-        items = [i for i in items if i.plan.targets or i.plan.target_regex]
+        items = [i for i in items if i.plan.targets or i.plan.target_regex or i.plan.target_parameters]
     else:
         raise LensError("sweep.bad_ladder", kind=kind, options=", ".join(LADDERS))
     if len(items) < MIN_PLANS:

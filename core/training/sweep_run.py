@@ -114,7 +114,7 @@ def train_plan(
         error_key=snap.error_key, error_params=dict(snap.error_params),
     )  # fmt: skip
     if trained is not None:
-        result.trainable_params = int(trained.model.get_nb_trainable_parameters()[0])
+        result.trainable_params = trained.trainable_params  # counted while it trained
         result.adapter_dir = str(trained.adapter_dir) if trained.adapter_dir else None
     return result, trained
 
