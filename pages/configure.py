@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.anatomy.inventory import Inventory
 from core.charts.tables import budget_by_block_figure, budget_groups_frame
-from core.format import count_phrase, human_bytes, percent, ratio
+from core.format import count_phrase, human_bytes, percent, ratio, spread
 from core.planning.budget import Budget, compute_budget
 from core.planning.matching import match_modules
 from core.planning.plan import ALL_LINEAR, BIAS_MODES, INIT_METHODS, LoraPlan, lora_config_code, number_errors
@@ -181,7 +181,9 @@ def render_budget(plan: LoraPlan, budget: Budget) -> None:
     m3.metric(tr("configure.size_fp32"), human_bytes(budget.adapter_bytes(4)))
     m4.metric(tr("configure.size_bf16"), human_bytes(budget.adapter_bytes(2)))
     key = "configure.scaling_help_rs" if plan.use_rslora else "configure.scaling_help"
-    m5.metric(tr("configure.scaling"), ratio(budget.scaling), help=tr(key, a=f"{plan.lora_alpha:g}", r=plan.r))
+    scalings = tuple(sorted({m.scaling for m in budget.modules})) or (budget.scaling,)
+    help_text = tr(key, a=f"{plan.lora_alpha:g}", r=plan.r) + (tr("configure.scaling_mixed") if len(scalings) > 1 else "")
+    m5.metric(tr("configure.scaling"), spread(scalings, ratio), help=help_text)
     st.caption(count_phrase("fmt.modules_adapted", len(budget.modules), lang()))
     show_warnings(budget.warnings)
     left, right = st.columns([2, 3])

@@ -100,3 +100,67 @@ def goto_page(page, title: str) -> None:
 def no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]').first.inner_text()
+
+
+def key_css(key: str) -> str:
+    """The element of the widget (or container) with key ``key``: Streamlit's class st-key-<key, dots as dashes>."""
+    import re
+
+    return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+def set_number(page, label: str, value: float) -> None:
+    field = page.get_by_role("spinbutton", name=label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_idle(page)
+
+
+class Grid:
+    """A ``st.data_editor`` drawn on a canvas: cells are found by the fixed column widths and row height the page
+    gives it, and read back through the grid's own accessibility table (``glide-cell-<col>-<row>``)."""
+
+    def __init__(self, page, scope: str, widths: list[int], header: int = 36, row: int = 35) -> None:
+        self.page, self.scope, self.widths, self.header, self.row_px = page, scope, widths, header, row
+
+    def text(self, row: int, col: int) -> str:
+        cell = self.page.locator(f'{self.scope} [data-testid="glide-cell-{col}-{row}"]').first
+        return cell.inner_text().strip()
+
+    def row_of(self, label: str, col: int = 1) -> int:
+        cells = self.page.locator(f'{self.scope} td[data-testid^="glide-cell-{col}-"]')
+        texts = [cells.nth(i).inner_text().strip() for i in range(cells.count())]
+        return texts.index(label)
+
+    def click(self, row: int, col: int) -> None:
+        box = self.page.locator(f"{self.scope} canvas").first.bounding_box()
+        x = box["x"] + sum(self.widths[:col]) + self.widths[col] / 2
+        y = box["y"] + self.header + self.row_px * row + self.row_px / 2
+        self.page.mouse.click(x, y)
+        self.page.wait_for_timeout(300)
+
+    def toggle(self, row: int, col: int = 0) -> None:
+        """Flip a checkbox cell (a click on a selected checkbox flips it; else Space does) and wait for the rerun."""
+        before = self.text(row, col)
+        self.click(row, col)
+        if self.text(row, col) == before:
+            self.page.keyboard.press("Space")
+        wait_idle(self.page)
+        self.page.wait_for_timeout(500)
+        assert self.text(row, col) != before, f"cell ({row}, {col}) did not change"
+
+    def type(self, row: int, col: int, value: str) -> None:
+        """Select the cell, type (which opens its editor), and commit with Enter."""
+        selected = self.page.locator(f'{self.scope} td[aria-selected="true"]')
+        for _ in range(4):  # a grid drawn anew by the last rerun may take the first click as focus only
+            self.click(row, col)
+            if selected.count() and selected.first.get_attribute("data-testid") == f"glide-cell-{col}-{row}":
+                break
+            self.page.wait_for_timeout(700)
+        else:
+            raise AssertionError(f"cell ({row}, {col}) could not be selected")
+        self.page.keyboard.type(value, delay=80)
+        self.page.wait_for_timeout(400)
+        self.page.keyboard.press("Enter")
+        wait_idle(self.page)
+        self.page.wait_for_timeout(500)

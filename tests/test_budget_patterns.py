@@ -244,8 +244,14 @@ def test_group_table_shows_rank_and_scaling_per_group(lang: str) -> None:
     plan = _plan("t5-base", "seq2seq", targets=("q", "v"), rank_pattern=(("SelfAttention.q", 4), ("EncDecAttention.q", 16)))
     frame = budget_groups_frame(compute_budget(_inventory("t5-base", "seq2seq"), plan), lang)
     rows = {row[t("ui.col_group", lang)]: row for row in frame.to_dict("records")}
-    assert (rows["q"]["r"], rows["q"][t("ui.col_scaling", lang)]) == ("4, 16", "1, 4")
-    assert (rows["v"]["r"], rows["v"][t("ui.col_scaling", lang)]) == ("8", "2")
+    enc, dec = t("tower.encoder", lang), t("tower.decoder", lang)
+    self_attn, cross = t("attn.self", lang), t("attn.cross", lang)
+    scaling = t("ui.col_scaling", lang)
+    # T5's q is three groups (encoder self, decoder self, decoder cross), each with the rank its pattern gives it
+    assert (rows[f"{enc} · {self_attn} · q"]["r"], rows[f"{enc} · {self_attn} · q"][scaling]) == ("4", "4")
+    assert (rows[f"{dec} · {self_attn} · q"]["r"], rows[f"{dec} · {cross} · q"]["r"]) == ("4", "16")
+    assert rows[f"{dec} · {cross} · q"][scaling] == "1"
+    assert (rows[f"{dec} · {cross} · v"]["r"], rows[f"{dec} · {cross} · v"][scaling]) == ("8", "2")
 
 
 def test_memory_estimate_of_a_pattern_plan_and_of_fused_experts() -> None:

@@ -22,9 +22,9 @@ def render_plan_serving(plan, budget, inv, mc) -> ServingCheck:
     return check
 
 
-def render_serving_panel(check: ServingCheck, model_id: str) -> None:
+def render_serving_panel(check: ServingCheck, model_id: str, key: str = "configure.serving") -> None:
     """The checklist for one plan."""
-    with st.container(border=True):
+    with st.container(border=True, key=key):
         st.markdown(f"**{tr('serving.title', version=check.version)}**")
         if check.ok:
             st.success(tr("serving.ok", version=check.version, max=check.max_lora_rank), icon="✅")

@@ -25,6 +25,9 @@ RANKS = W + "ranks"  # {group key: r}
 ALPHAS = W + "alphas"  # {group key: alpha}
 GEN = "configure.table_gen"
 COLUMNS = ("adapt", "group", "shape", "count", "blocks", "r", "alpha")
+# Fixed widths in pixels (a browser test finds a cell by them); every row shown, none scrolled out of view.
+WIDTHS = {"adapt": 70, "group": 250, "shape": 150, "count": 70, "blocks": 80, "r": 110, "alpha": 110}
+HEADER_PX, ROW_PX = 36, 35
 
 
 def keys_for(inv: Inventory, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -88,14 +91,18 @@ def render_table(inv: Inventory, derived: set[str] | None) -> None:
     editor = f"{W}table.{lang()}.{s[GEN]}"
     label = _labels()
     config = {
-        label["adapt"]: st.column_config.CheckboxColumn(help=tr("targets.help_adapt")),
-        label["count"]: st.column_config.NumberColumn(format="%d"),
-        label["r"]: st.column_config.NumberColumn(help=tr("targets.help_r"), step=1),
-        label["alpha"]: st.column_config.NumberColumn(help=tr("targets.help_alpha")),
+        label["adapt"]: st.column_config.CheckboxColumn(help=tr("targets.help_adapt"), width=WIDTHS["adapt"]),
+        label["group"]: st.column_config.TextColumn(width=WIDTHS["group"]),
+        label["shape"]: st.column_config.TextColumn(width=WIDTHS["shape"]),
+        label["count"]: st.column_config.NumberColumn(format="%d", width=WIDTHS["count"]),
+        label["blocks"]: st.column_config.TextColumn(width=WIDTHS["blocks"]),
+        label["r"]: st.column_config.NumberColumn(help=tr("targets.help_r"), step=1, width=WIDTHS["r"]),
+        label["alpha"]: st.column_config.NumberColumn(help=tr("targets.help_alpha"), width=WIDTHS["alpha"]),
     }
     disabled = [label[c] for c in ("group", "shape", "count", "blocks")] + ([label["adapt"]] if derived is not None else [])
-    st.data_editor(
+    st.container(key="configure.targets").data_editor(
         _frame(inv, adapted), key=editor, hide_index=True, width="stretch", column_config=config,
+        height=HEADER_PX + ROW_PX * len(keys) + 2, row_height=ROW_PX,
         disabled=disabled, on_change=_apply_edits, args=(keys, editor, {v: k for k, v in label.items()}),
     )  # fmt: skip
     st.caption(tr("targets.caption"))

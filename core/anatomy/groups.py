@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.anatomy.inventory import Inventory, LayerInfo
+from core.anatomy.structure import CROSS, SELF
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,18 @@ def shared_short_names(inventory: Inventory) -> dict[str, tuple[str, ...]]:
         if layer.tower is not None:
             towers.setdefault(layer.short_name, {})[layer.tower] = None
     return {short: tuple(found) for short, found in towers.items() if len(found) > 1}
+
+
+def key_label(key: str, lang: str = "en") -> str:
+    """``group_label`` from a group key alone (``vision:q_proj`` -> ``Vision · q_proj``), for budgets' groups."""
+    from core.i18n import t
+
+    *parts, short = key.split(":")
+    attention = parts.pop() if parts and parts[-1] in (SELF, CROSS) else None
+    words = [tower_label(parts[0], lang)] if parts else []
+    if attention:
+        words.append(t(f"attn.{attention}", lang))
+    return " · ".join([*words, short])
 
 
 def group_label(group: ModuleGroup, lang: str = "en") -> str:

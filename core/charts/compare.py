@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.anatomy.groups import key_label
 from core.charts.colors import PALETTE, group_color
 from core.charts.layout import horizontal_y_title
 from core.format import compact, exact, human_bytes, ratio
@@ -73,10 +74,11 @@ def groups_figure(results: list[PlanResult], lang: str) -> go.Figure:
     names = [res.name for res in results]
     for group in groups:
         values = [res.budget.by_group().get(group, 0) for res in results]
+        label = key_label(group, lang)
         fig.add_bar(
-            name=group, x=names, y=values, marker_color=group_color(group),
+            name=label, x=names, y=values, marker_color=group_color(group),
             customdata=[f"{compact(v, lang)} ({exact(v)})" for v in values],
-            hovertemplate="%{x}<br>%{customdata}<extra>" + group + "</extra>",
+            hovertemplate="%{x}<br>%{customdata}<extra>" + label + "</extra>",
         )
     fig.update_layout(barmode="stack", yaxis={"tickformat": ".2s"},
                       height=380, margin={"t": 50, "b": 40, "l": 50, "r": 10})

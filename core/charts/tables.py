@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.anatomy.groups import key_label
 from core.anatomy.inventory import Inventory
 from core.charts.colors import group_color
 from core.charts.layout import horizontal_y_title
@@ -136,7 +137,7 @@ def params_by_block_figure(inv: Inventory, lang: str) -> go.Figure:
 
 def budget_groups_frame(budget: Budget, lang: str) -> pd.DataFrame:
     """One row per module group: modules, the rank(s) and scaling(s) PEFT gives them, trainable parameters."""
-    rows = [{t("ui.col_group", lang): g.short_name, "n": g.modules, "r": spread(g.ranks, str),
+    rows = [{t("ui.col_group", lang): key_label(g.key, lang), "n": g.modules, "r": spread(g.ranks, str),
              "scaling": spread(g.scalings, ratio), "p": g.params} for g in budget.groups()]
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -150,15 +151,15 @@ def budget_by_block_figure(budget: Budget, lang: str) -> go.Figure:
     """Trainable LoRA parameters per block, stacked by module group (one pass over the modules)."""
     sums: dict[str, dict[str, int]] = {}
     for m in budget.modules:
-        per_block = sums.setdefault(m.short_name, {})
+        per_block = sums.setdefault(m.group or m.short_name, {})
         key = _block_label(m.block, lang)
         per_block[key] = per_block.get(key, 0) + m.lora_params + m.bias_params
     unit = t("ui.params_unit", lang)
     traces = [
-        {"type": "bar", "name": short, "x": list(blocks), "y": list(blocks.values()),
-         "marker": {"color": group_color(short)}, "customdata": [exact(v) for v in blocks.values()],
-         "hovertemplate": "%{x}: %{customdata} " + unit + f"<extra>{short}</extra>"}
-        for short, blocks in sums.items()
+        {"type": "bar", "name": key_label(key, lang), "x": list(blocks), "y": list(blocks.values()),
+         "marker": {"color": group_color(key)}, "customdata": [exact(v) for v in blocks.values()],
+         "hovertemplate": "%{x}: %{customdata} " + unit + f"<extra>{key_label(key, lang)}</extra>"}
+        for key, blocks in sums.items()
     ]
     # Built on every rerun of Configure: skip plotly's per-property validation (~7x faster for 126 blocks).
     return go.Figure(

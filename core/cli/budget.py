@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from core.anatomy.groups import key_label
 from core.cli.options import add_budget_options, add_model_options, load_inventory, plan_from_args
 from core.errors import LensError
 from core.format import ratio, spread
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"scaling: {budget.scaling:.4g}   adapted modules: {len(budget.modules):,}")
     print(f"  {'group':<28} {'modules':>8} {'r':>10} {'scaling':>12} {'params':>16}")
     for g in budget.groups():
-        print(f"  {g.short_name:<28} {g.modules:>8,} {spread(g.ranks, str):>10} {spread(g.scalings, ratio):>12} "
+        print(f"  {key_label(g.key):<28} {g.modules:>8,} {spread(g.ranks, str):>10} {spread(g.scalings, ratio):>12} "
               f"{g.params:>16,}")
     for key, params in budget.warnings:
         print(f"warning: {LensError(key, **params).message('en')}")
@@ -74,7 +75,7 @@ def budget_payload(mc: Any, budget: Any) -> dict:
         "scaling": budget.scaling,
         "modules": [{"name": m.name, "lora_params": m.lora_params, "r": m.r, "scaling": m.scaling,
                      "parameter": m.kind in PARAM_KINDS} for m in budget.modules],
-        "groups": [{"name": g.short_name, "modules": g.modules, "params": g.params, "r": list(g.ranks),
+        "groups": [{"name": g.short_name, "key": g.key, "modules": g.modules, "params": g.params, "r": list(g.ranks),
                     "scaling": list(g.scalings)} for g in budget.groups()],
         "modules_to_save": list(budget.saved_modules),
         "warnings": [LensError(k, **p).message("en") for k, p in budget.warnings],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from core.anatomy.groups import layer_group_key
 from core.anatomy.inventory import Inventory, LayerInfo
 from core.errors import LensError
 from core.planning.advice import budget_warnings
@@ -35,12 +36,15 @@ class ModuleBudget:
     scaling: float = 0.0  # alpha / r (rsLoRA: alpha / sqrt(r)) with this module's own alpha and r
     kind: str = "linear"  # the inventory's kind; "expert-param"/"param" are wrapped by lora.ParamWrapper
     frozen_params: int = 0  # LoRA weights PEFT creates but freezes (MiCA's B)
+    group: str = ""  # the inventory's group key (``vision:q_proj``; a model without towers: the short name)
 
 
 @dataclass(frozen=True)
 class GroupBudget:
-    """One short name's modules together: how many, what they train, and the ranks and scalings among them."""
+    """One group's modules together (a short name, per tower and attention kind where the model has them): how
+    many, what they train, and the ranks and scalings among them."""
 
+    key: str  # ModuleGroup.key: "q_proj", "vision:q_proj", "decoder:cross:q"
     short_name: str
     modules: int
     params: int
@@ -73,17 +77,17 @@ class Budget:
         return (self.lora_params + self.frozen_params + self.saved_params + self.bias_params) * bytes_per_param
 
     def by_group(self) -> dict[str, int]:
-        return {g.short_name: g.params for g in self.groups()}
+        return {g.key: g.params for g in self.groups()}
 
     def groups(self) -> tuple[GroupBudget, ...]:
         """Per short name, in model order: module count, trainable parameters, distinct ranks and scalings."""
         found: dict[str, list[ModuleBudget]] = {}
         for m in self.modules:
-            found.setdefault(m.short_name, []).append(m)
+            found.setdefault(m.group or m.short_name, []).append(m)
         return tuple(
-            GroupBudget(short, len(ms), sum(m.lora_params + m.bias_params for m in ms),
+            GroupBudget(key, ms[0].short_name, len(ms), sum(m.lora_params + m.bias_params for m in ms),
                         tuple(sorted({m.r for m in ms})), tuple(sorted({m.scaling for m in ms})))
-            for short, ms in found.items()
+            for key, ms in found.items()
         )
 
     def by_block(self) -> dict[int | None, int]:
@@ -117,7 +121,8 @@ def compute_budget(inventory: Inventory, plan: LoraPlan) -> Budget:
         raise LensError("budget.init_dora", init=plan.init_lora_weights)
     ranks, alphas = effective_patterns(inventory, plan)
     layers = [inventory.layer(name) for name in matched.modules] + list(matched.params)
-    modules = [_module_budget(layer, plan, ranks, alphas) for layer in layers if layer is not None]
+    modules = [_module_budget(layer, plan, ranks, alphas, layer_group_key(inventory, layer))
+               for layer in layers if layer is not None]  # fmt: skip
     saved_params = sum(_module_params(inventory, name) for name in matched.saved)
     lora = sum(m.lora_params for m in modules)
     frozen = sum(m.frozen_params for m in modules)
@@ -140,7 +145,7 @@ def compute_budget(inventory: Inventory, plan: LoraPlan) -> Budget:
     )
 
 
-def _module_budget(layer: LayerInfo, plan: LoraPlan, ranks: dict, alphas: dict) -> ModuleBudget:
+def _module_budget(layer: LayerInfo, plan: LoraPlan, ranks: dict, alphas: dict, group: str) -> ModuleBudget:
     r = int(_pattern_value(ranks, layer.name, plan.r))
     alpha = _pattern_value(alphas, layer.name, plan.lora_alpha)
     _check_init(plan.init_lora_weights, layer, r)
@@ -149,7 +154,8 @@ def _module_budget(layer: LayerInfo, plan: LoraPlan, ranks: dict, alphas: dict) 
     frozen = rank * layer.out_features if plan.init_lora_weights == "mica" else 0  # B: (out, r), frozen
     bias = layer.out_features if (plan.bias == "lora_only" and layer.has_bias) else 0
     scaling = alpha / (math.sqrt(r) if plan.use_rslora else r)
-    return ModuleBudget(layer.name, layer.short_name, layer.block, lora - frozen, bias, r, scaling, layer.kind, frozen)
+    return ModuleBudget(layer.name, layer.short_name, layer.block, lora - frozen, bias, r, scaling, layer.kind, frozen,
+                        group)
 
 
 def _pattern_value(table: dict, name: str, default):

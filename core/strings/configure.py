@@ -88,6 +88,10 @@ STRINGS = {
     "configure.scaling": ("Scaling applied", "적용 스케일"),
     "configure.scaling_help": ("α/r = {a}/{r}", "α/r = {a}/{r}"),
     "configure.scaling_help_rs": ("α/√r = {a}/√{r}", "α/√r = {a}/√{r}"),
+    "configure.scaling_mixed": (
+        " for the plan's own r and α; groups with their own r or α (rank/alpha patterns) scale as shown.",
+        " (전체 r과 α 기준). 자체 r이나 α가 있는 그룹(rank/alpha 패턴)은 표시된 값으로 스케일됩니다.",
+    ),
     "configure.by_group": ("By module group", "모듈 그룹별"),
     "configure.by_block": ("By block", "블록별"),
     "configure.code": ("The exact PEFT config", "정확한 PEFT 설정 코드"),
