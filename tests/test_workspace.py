@@ -68,6 +68,12 @@ NAMES = [
     (LoraPlan(targets=("a", "b", "c", "d", "e")), "custom", None, "ko", "a+b+c 외 2개 r=8 α=16"),
     (LoraPlan(targets=("c_attn",), use_rslora=True, use_dora=True, layers=(5, 0, 1, 2, 7, 8)), None, None, "ko",
      "c_attn r=8 α=16 rsLoRA DoRA 블록 0–2,5,7–8"),
+    # PEFT's patterns, experts, init and exclusions: two plans that differ only there never share a name
+    (LoraPlan(targets=("q_proj", "v_proj"), rank_pattern=(("q_proj", 16),), alpha_pattern=(("q_proj", 8.0),)), "qv",
+     None, "en", "q_proj+v_proj r=8 (q_proj:16) α=16 (q_proj:8)"),
+    (LoraPlan(targets=("q_proj",), target_parameters=("experts.gate_up_proj",), init_lora_weights="pissa",
+              exclude_modules=("layers.0.self_attn.q_proj",)), "custom", None, "en",
+     "q_proj+experts.gate_up_proj r=8 α=16 pissa −layers.0.self_attn.q_proj"),
 ]
 
 

@@ -23,7 +23,12 @@ def default_plan_name(plan: LoraPlan, preset: str | None = None, num_blocks: int
     rsLoRA/DoRA are named because they change what α means and what is trained. Blocks are shown
     when ``plan.layers`` is a subset (all of ``num_blocks`` counts as no subset).
     """
-    parts = [_targets(plan, preset, lang), f"r={plan.r}", f"α={_number(plan.lora_alpha)}"]
+    parts = [_targets(plan, preset, lang), f"r={plan.r}{_pattern(plan.rank_pattern)}",
+             f"α={_number(plan.lora_alpha)}{_pattern(plan.alpha_pattern)}"]
+    if plan.init_lora_weights != "default":
+        parts.append(plan.init_lora_weights)
+    if plan.exclude_modules:
+        parts.append("−" + "−".join(plan.exclude_modules[:2]) + ("…" if len(plan.exclude_modules) > 2 else ""))
     if plan.use_rslora:
         parts.append("rsLoRA")
     if plan.use_dora:
@@ -53,7 +58,24 @@ def unique_name(name: str, existing: Collection[str] | Iterable[str]) -> str:
         n += 1
 
 
+def _pattern(pairs: tuple) -> str:
+    """A plan's own ranks or alphas per pattern, e.g. `` (q_proj:16 v_proj:32)``: two plans that differ only
+    there get different names."""
+    if not pairs:
+        return ""
+    shown = " ".join(f"{key}:{_number(value)}" for key, value in pairs[:3])
+    return f" ({shown}{' …' if len(pairs) > 3 else ''})"
+
+
 def _targets(plan: LoraPlan, preset: str | None, lang: str) -> str:
+    modules = _modules(plan, preset, lang)
+    if plan.target_parameters:
+        params = "+".join(sorted(plan.target_parameters)[:2]) + ("…" if len(plan.target_parameters) > 2 else "")
+        return f"{modules}+{params}" if modules else params
+    return modules
+
+
+def _modules(plan: LoraPlan, preset: str | None, lang: str) -> str:
     if plan.target_regex:
         return plan.target_regex
     names = sorted(plan.targets)
