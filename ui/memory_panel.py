@@ -48,7 +48,8 @@ def assumption_line(est: MemoryEstimate) -> str:
         return ""
     return tr("mempanel.assumed", attention=a.attention.implementation, kernel=a.attention.kernel, device=a.device,
               saves=tr(SAVES[a.attention.saves]), dtype=a.saved_dtype,
-              ckpt=tr("mempanel.on" if a.checkpointing else "mempanel.off"), method=tr(METHODS[a.method]))
+              ckpt=tr(f"mempanel.ckpt.{a.checkpointing_flavour}" if a.checkpointing else "mempanel.off"),
+              method=tr(METHODS[a.method]))
 
 
 def render_fits(estimates: dict[str, MemoryEstimate]) -> None:
