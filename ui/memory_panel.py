@@ -14,6 +14,8 @@ from ui.state import bind, lang, peek, tr
 K = "memory.w."
 SAVES = {"scores": "mempanel.saves.scores", "lse": "mempanel.saves.lse"}
 METHODS = {"traced": "mempanel.method.traced", "rough": "mempanel.method.rough"}
+CHECKPOINTING = {None: "mempanel.off", "non-reentrant": "mempanel.ckpt.non-reentrant",
+                 "reentrant": "mempanel.ckpt.reentrant"}
 DEFAULTS = {"precision": "bf16", "batch": 4, "seq": 512, "ckpt": False}
 
 
@@ -48,8 +50,7 @@ def assumption_line(est: MemoryEstimate) -> str:
         return ""
     return tr("mempanel.assumed", attention=a.attention.implementation, kernel=a.attention.kernel, device=a.device,
               saves=tr(SAVES[a.attention.saves]), dtype=a.saved_dtype,
-              ckpt=tr(f"mempanel.ckpt.{a.checkpointing_flavour}" if a.checkpointing else "mempanel.off"),
-              method=tr(METHODS[a.method]))
+              ckpt=tr(CHECKPOINTING[a.checkpointing_flavour]), method=tr(METHODS[a.method]))
 
 
 def render_fits(estimates: dict[str, MemoryEstimate]) -> None:
