@@ -96,3 +96,22 @@ def test_a_plan_change_traces_nothing_and_still_equals_autograd(monkeypatch) -> 
         peft_model.train()
         assert est["activations"] == peak_saved_bytes(peft_model, _batch(peft_model, task)), plan
     assert work == []
+
+
+@pytest.mark.parametrize("slug", ["gemma-3-4b", "falcon-7b", "qwen3-8b"])
+def test_catalog_configs_compose_as_traced(slug: str) -> None:
+    """Real configurations on the meta device, every linear layer adapted: Gemma 3's vision tower (which text
+    inputs never reach), Falcon's parallel attention, Qwen3's q/k norms."""
+    from core.models.meta import build_meta_model
+    from core.models.sources import ModelSpec, load_config
+
+    mc = load_config(ModelSpec("catalog", slug))
+    model = build_meta_model(mc)
+    inv = list_adaptable_layers(model)
+    plan = LoraPlan(target_regex="all-linear", task=mc.task)
+    settings = MemorySettings(batch_size=2, seq_len=128, gradient_checkpointing=True)
+    budget = compute_budget(inv, plan)
+    kind = describe_assumptions(model, settings, 0.0).attention
+    config, inflow = activations._lora_config(plan), activations._inflow(inv, budget, plan)
+    traced = activations.saved_activations(model, inv, budget, config, mc.task, settings, kind, inflow)
+    assert compose.composed_activations(model, inv, budget, config, mc.task, settings, kind, inflow) == traced

@@ -97,9 +97,12 @@ def trace_activations(inventory, budget, settings, plan, attention: AttentionKin
     key = (id(model), type(model).__name__, inventory.total_params, budget.modules, _shape_of(plan), settings,
            attention)
     if key not in _CACHE:
-        config, inflow = _lora_config(plan), _inflow(inventory, budget, plan)
         try:
-            saved = composed_activations(model, inventory, budget, config, task, settings, attention, inflow)
+            config, inflow = _lora_config(plan), _inflow(inventory, budget, plan)
+            try:
+                saved = composed_activations(model, inventory, budget, config, task, settings, attention, inflow)
+            except Exception:  # noqa: BLE001 - a tape that cannot say: the trace of the plan answers
+                saved = None
             if saved is None:
                 saved = saved_activations(model, inventory, budget, config, task, settings, attention, inflow)
         except Exception:  # noqa: BLE001 - an architecture the meta device cannot run: the formula answers

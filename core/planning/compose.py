@@ -144,7 +144,8 @@ def _colours_follow_blocks(tape: Tape) -> bool:
             allowed |= _own(tape, tag)
         if any(c - allowed for call in calls for c in call.colours):
             return False
-    return all(tag in tape.rec.hidden for tag in tape.universe)
+    ran = tape.rec.hidden
+    return all((tag in ran) == ((tag[0], 0) in ran) for tag in tape.universe)  # a stack runs whole or not at all
 
 
 def _on(colours: frozenset, assign: dict) -> bool:
@@ -188,6 +189,10 @@ def _compose(tape: Tape, layouts):
 
     segments, stacks = [segment(("after", -1))], []
     for k, stack in enumerate(tape.stacks):
+        if (k, 0) not in rec.hidden:  # a tower this task's inputs do not reach (Gemma 3's vision for text)
+            stacks.append(((0, 0, 0),) * stack.size)
+            segments.append(segment(("after", k)))
+            continue
         flow = _on(rec.hidden[(k, 0)][1], glob)
         memo: dict[tuple, tuple] = {}
         blocks, out_saved, assign = [], False, glob
