@@ -179,6 +179,8 @@ def compose(tape: Tape, layouts: list[dict[int, dict[str, int]]]):
 
 
 def _compose(tape: Tape, layouts):
+    """Forward order, as a trace counts: what precedes the blocks, each stack's blocks, what follows each stack;
+    a storage saved in several places counts where first saved, except what a block makes (its own per block)."""
     rec, glob, seen = tape.rec, {ALWAYS: True}, set()
 
     def segment(tag: object) -> int:
@@ -191,38 +193,51 @@ def _compose(tape: Tape, layouts):
     for k, stack in enumerate(tape.stacks):
         if (k, 0) not in rec.hidden:  # a tower this task's inputs do not reach (Gemma 3's vision for text)
             stacks.append(((0, 0, 0),) * stack.size)
-            segments.append(segment(("after", k)))
-            continue
-        flow = _on(rec.hidden[(k, 0)][1], glob)
-        memo: dict[tuple, tuple] = {}
-        blocks, out_saved, assign = [], False, glob
-        for idx in range(stack.size):
-            tag = rep(stack, k, idx)
-            layout = layouts[k].get(idx, {})
-            if not set(layout) <= tape.universe[tag] or (flow and not rec.hidden[tag][2]):
-                return None  # a layer the tape did not adapt, or a gradient its trace did not have
-            case = (tag, flow, tuple(sorted(layout.items())))
-            if case not in memo:
-                assign = {**glob, ("in", tag): flow, **{(tag, rest): True for rest in layout}}
-                keys = _saved_keys(tape, tag, assign)
-                hidden = rec.hidden[tag][0]
-
-                def counted(key, tag=tag, hidden=hidden, first=idx == 0, prev=out_saved) -> bool:
-                    if rec.origin.get(key) == tag:
-                        return True  # made in this block: its own
-                    return key not in seen if key != hidden or first else not prev
-
-                saved = sum(_nbytes(tape, key, layout) for key in keys if counted(key))
-                again = sum(_nbytes(tape, key, layout) for key in keys if key not in rec.kept[tag])
-                seen.update(keys)
-                memo[case] = ((saved, rec.inputs[tag], again), _on(rec.out_colours[tag], assign),
-                              rec.out_key[tag] in keys, assign)
-            block, flow, out_saved, assign = memo[case]
-            blocks.append(block)
-        glob = {**glob, **{c: v for c, v in assign.items() if c not in glob}}
-        stacks.append(tuple(blocks))
+        else:
+            done = _blocks(tape, k, layouts[k], glob, seen)
+            if done is None:
+                return None
+            blocks, last = done
+            glob = {**glob, **{c: v for c, v in last.items() if c not in glob}}  # the stack's last block, from now
+            stacks.append(blocks)
         segments.append(segment(("after", k)))
     return SavedActivations(tuple(segments), tuple(stacks), sum(rec.shared.values()))
+
+
+def _blocks(tape: Tape, k: int, layout_of_block: dict, glob: dict, seen: set):
+    """Per block of stack ``k`` (saved, hidden input, recomputed) and the last block's sources; one evaluation
+    per (traced block, gradient flows in, layout), as a trace keeps one block per such case."""
+    rec, stack = tape.rec, tape.stacks[k]
+    flow, out_saved, assign = _on(rec.hidden[(k, 0)][1], glob), False, glob
+    memo: dict[tuple, tuple] = {}
+    blocks = []
+    for idx in range(stack.size):
+        tag = rep(stack, k, idx)
+        layout = layout_of_block.get(idx, {})
+        if not set(layout) <= tape.universe[tag] or (flow and not rec.hidden[tag][2]):
+            return None  # a layer the tape did not adapt, or a gradient its trace did not have
+        case = (tag, flow, tuple(sorted(layout.items())))
+        if case not in memo:
+            assign = {**glob, ("in", tag): flow, **{(tag, rest): True for rest in layout}}
+            keys = _saved_keys(tape, tag, assign)
+            saved = sum(_nbytes(tape, key, layout) for key in keys if _counted(tape, key, tag, seen, idx, out_saved))
+            again = sum(_nbytes(tape, key, layout) for key in keys if key not in rec.kept[tag])
+            seen.update(keys)
+            memo[case] = ((saved, rec.inputs[tag], again), _on(rec.out_colours[tag], assign),
+                          rec.out_key[tag] in keys, assign)
+        block, flow, out_saved, assign = memo[case]
+        blocks.append(block)
+    return tuple(blocks), assign
+
+
+def _counted(tape: Tape, key: object, tag: tuple, seen: set, idx: int, handed_on_saved: bool) -> bool:
+    """Whether block ``idx`` counts ``key``: what it makes, always (its own in every block it stands for); its
+    hidden input, unless the block before saved it as its output; anything else, where first saved."""
+    if tape.rec.origin.get(key) == tag:
+        return True
+    if key == tape.rec.hidden[tag][0] and idx > 0:
+        return not handed_on_saved
+    return key not in seen
 
 
 _TAPES: dict = {}  # (model, settings, plan shape) -> (weak model, tape or None); bounded
