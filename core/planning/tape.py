@@ -86,7 +86,7 @@ class TapeRecorder(_Recorder):
         self.origin: dict[object, object] = {}  # storage key -> tag of the call that made or first saved it
         self.rank_scaled: dict[int, tuple] = {}  # lora_A output -> its source (bytes ∝ rank)
         self.guards: list[list] = []  # [source or None, base layer call pending]
-        self.hidden: dict[object, tuple[int, frozenset, bool]] = {}  # tag -> (input key, its sources, needs grad)
+        self.hidden: dict[object, tuple] = {}  # block that ran -> (hidden input's key, its sources, needs a grad)
         self.out_colours: dict[object, frozenset] = {}
         self.out_key: dict[object, int | None] = {}
         self.node_colours: dict = {}  # autograd node of a traced output -> its sources
@@ -175,9 +175,11 @@ class TapeRecorder(_Recorder):
     def enter_block(self, tag: object, args: tuple, kwargs: dict) -> None:
         super().enter_block(tag, args, kwargs)
         hidden = args[0] if args else kwargs.get("hidden_states")
-        if torch.is_tensor(hidden):
-            self.hidden[tag] = (storage(hidden), self.colour(hidden), hidden.requires_grad)
-            self.override = {id(hidden): frozenset({("in", tag)})} if hidden.requires_grad else {}
+        if not torch.is_tensor(hidden):  # its own colours then reach the block: the colour check refuses the tape
+            self.hidden[tag] = (None, EMPTY, False)
+            return
+        self.hidden[tag] = (storage(hidden), self.colour(hidden), hidden.requires_grad)
+        self.override = {id(hidden): frozenset({("in", tag)})} if hidden.requires_grad else {}
 
     def leave_block(self, tag: object, output: object) -> None:
         hidden = output if torch.is_tensor(output) else tensors_in(output)[0] if tensors_in(output) else None
