@@ -6,6 +6,8 @@ against the library itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # peft 0.21.2: ``all-linear`` expansion and the exclusion marker live in tuners_utils as private names.
@@ -99,6 +101,40 @@ def checkpointing_flags_only(model: Any, reentrant: bool = False) -> None:
         return out
 
     model._set_gradient_checkpointing(enable=True, gradient_checkpointing_func=call)
+
+
+# torch 2.13: non-reentrant ``torch.utils.checkpoint`` keeps what a block's recomputation saves through saved-tensor
+# hooks of its own (the private ``_recomputation_hook``), which hide those tensors from any hooks outside, in
+# ``frame.recomputed[graph task]``: a WeakKeyDictionary from a handle (freed when backward unpacks the tensor).
+@contextmanager
+def watch_recomputed(on_keep: Callable[[Any, object], None]) -> Iterator[None]:
+    """Inside, ``on_keep(tensor, handle)`` is called for each tensor a non-reentrant checkpoint's recomputation
+    keeps for backward; ``handle`` lives exactly as long as checkpoint holds the tensor. For measuring only."""
+    from torch.utils import checkpoint
+
+    real = checkpoint._recomputation_hook.__init__
+
+    def init(self: Any, frame_ref: Any, gid: Any) -> None:
+        real(self, frame_ref, gid)
+        pack = self.pack_hook
+
+        def watched(x: Any) -> Any:
+            frame = frame_ref()
+            known = set(map(id, frame.recomputed[gid])) if frame is not None else set()
+            try:
+                return pack(x)
+            finally:
+                for handle, kept in list(frame.recomputed[gid].items()) if frame is not None else ():
+                    if id(handle) not in known:
+                        on_keep(kept, handle)
+
+        self.pack_hook = watched
+
+    checkpoint._recomputation_hook.__init__ = init
+    try:
+        yield
+    finally:
+        checkpoint._recomputation_hook.__init__ = real
 
 
 # transformers 5.23.0: ``PreTrainedModel._init_weights(module)`` is what ``from_pretrained`` applies to the weights

@@ -72,3 +72,34 @@ def test_auto_class_for_unknown_is_none() -> None:
     with pytest.raises(ValueError):
         transformers.AutoModelForCausalLM.from_config(transformers.T5Config())
     assert auto_class_for(transformers.AutoModelForSequenceClassification, config) is not None
+
+
+def test_watch_recomputed_sees_what_the_plain_forward_saves_until_backward_uses_it() -> None:
+    """A non-reentrant checkpoint's recomputation keeps, per storage, what the same forward saves unchecked; each
+    handle is freed by the end of backward."""
+    import weakref
+
+    from core.compat import watch_recomputed
+
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(8, 16)
+    x = torch.randn(4, 8, requires_grad=True)
+
+    def block(t: torch.Tensor) -> torch.Tensor:
+        h = lin(t)
+        return torch.nn.functional.gelu(h) * h.softmax(-1)
+
+    params = {p.untyped_storage().data_ptr() for p in lin.parameters()}
+
+    def storages(tensors) -> dict[int, int]:
+        return {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors
+                if t.untyped_storage().data_ptr() not in params}
+
+    plain: list[torch.Tensor] = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: plain.append(t) or t, lambda t: t):
+        block(x).sum().backward()
+    kept, alive = [], []
+    with watch_recomputed(lambda t, handle: kept.append(t) or alive.append(weakref.ref(handle))):
+        torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False).sum().backward()
+    assert kept and sorted(storages(kept).values()) == sorted(storages(plain).values())
+    assert all(ref() is None for ref in alive)

@@ -295,7 +295,8 @@ def test_cli_json_and_errors(capsys) -> None:
     assert set(data["components"]) == set(COMPONENTS) and data["total"] == sum(data["components"].values())
     assert set(data["fits"]) == set(GPUS)
     assert data["assumptions"] == {"attention": "sdpa", "kernel": "flash", "attention_saves": "lse", "saved_dtype": "bf16",
-                                   "checkpointing": False, "device": "cuda", "method": "traced"}
+                                   "checkpointing": False, "checkpointing_flavour": None, "device": "cuda",
+                                   "method": "traced"}
     for argv in (["memory", "llama-3.2-1b", "--batch", "0"],
                  ["memory", "llama-3.2-1b", "--target", "q_proj", ".*v_proj"],
                  ["memory", "llama-3.2-1b", "--layers", "0,x"],
@@ -380,6 +381,8 @@ def test_configure_and_compare_panels_say_the_attention_kind() -> None:
     at.switch_page("pages/configure.py").run()
     assert not at.exception
     assert any("`sdpa` attention (`flash` kernel on `cuda`" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.toggle(key="memory.w.ckpt").set_value(True).run()  # the flavour the Trainer runs, named
+    assert any("checkpointing on, non-reentrant (`use_reentrant=False`" in c.value for c in at.caption)
     at.text_input(key="configure.save_name").set_value("qv").run()
     at.button(key="configure.save_btn").click().run()
     at.switch_page("pages/compare.py").run()

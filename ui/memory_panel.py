@@ -18,6 +18,8 @@ SAVES = {"scores": "mempanel.saves.scores", "lse": "mempanel.saves.lse"}
 METHODS = {"traced": "mempanel.method.traced", "rough": "mempanel.method.rough"}
 DEFAULTS = {"precision": "bf16", "batch": 4, "ckpt": False}  # the sequence length comes from the model
 _OLD_SEQ = 512  # the fixed default before it came from the model
+CHECKPOINTING = {None: "mempanel.off", "non-reentrant": "mempanel.ckpt.non-reentrant",
+                 "reentrant": "mempanel.ckpt.reentrant"}
 
 
 def seq_typed() -> bool:
@@ -84,7 +86,7 @@ def assumption_line(est: MemoryEstimate) -> str:
         return ""
     return tr("mempanel.assumed", attention=a.attention.implementation, kernel=a.attention.kernel, device=a.device,
               saves=tr(SAVES[a.attention.saves]), dtype=a.saved_dtype,
-              ckpt=tr("mempanel.on" if a.checkpointing else "mempanel.off"), method=tr(METHODS[a.method]))
+              ckpt=tr(CHECKPOINTING[a.checkpointing_flavour]), method=tr(METHODS[a.method]))
 
 
 def render_fits(estimates: dict[str, MemoryEstimate]) -> None:

@@ -44,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
                    "trainable_params": budget.trainable_params, **est.to_json(), "notes": notes}
         print(json.dumps(payload))
         return 0
+    ckpt = f"on ({est.assumptions.checkpointing_flavour})" if settings.gradient_checkpointing else "off"
     print(f"{mc.display_name} ({mc.task}): {settings.precision}, batch {settings.batch_size} × seq "
-          f"{settings.seq_len}, checkpointing {'on' if settings.gradient_checkpointing else 'off'}, "
+          f"{settings.seq_len}, checkpointing {ckpt}, "
           f"{settings.optimizer}; trainable params {budget.trainable_params:,}")
     for name in COMPONENTS:
         print(f"  {t(f'memory.comp.{name}'):<28} {human_bytes(est[name]):>12}")

@@ -4,69 +4,28 @@ The architecture decides (fused projections, parallel residuals, partial rotary,
 cross-attention, vision patches, eager scores, soft-capping): the model's real forward runs on shapes only,
 with the plan's LoRA applied by PEFT, and every tensor autograd saves is counted once per storage. Only one
 block per distinct LoRA layout is traced; the fused attention kernel's saved set is the device's (see
-``attention.py``), since the meta device has no kernels of its own.
+``attention.py``), since the meta device has no kernels of its own. A plan change is answered from the model's
+tape (``compose.py``) without a new trace; this trace of the plan answers where the tape cannot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from core.compat import checkpointing_flags_only
 from core.planning.attention import AttentionKind
-from core.planning.matching import PARAM_KINDS
+from core.planning.compose import composed_activations
+from core.planning.saved import SavedActivations, layout_of, re_exact
 from core.planning.tracing import Stack, dummy_batch, few_block_copy, split_name, stacks_of, trace_saved
 
 
-@dataclass(frozen=True)
-class SavedActivations:
-    """Bytes saved for backward, in forward order: outside the blocks (embeddings before the first stack,
-    then what follows each stack: final norms, head, loss) and, per block, (saved, hidden-state input)."""
-
-    segments: tuple[int, ...]  # before stack 0, after stack 0, after stack 1, …
-    stacks: tuple[tuple[tuple[int, int, int], ...], ...]  # per block (saved, hidden input, recomputed)
-    shared: int = 0  # tensors every checkpointed block keeps, once (masks, position biases, encoder output)
-
-    @property
-    def outside(self) -> int:
-        return sum(self.segments)
-
-    def total(self, checkpointing: bool) -> int:
-        """Peak of saved bytes. Plain: all of it at the end of forward. Checkpointing keeps each block's
-        inputs; backward then frees what follows a block before recomputing it, so the peak is the larger of
-        the end of forward and (what precedes a block + what that block's recomputation saves besides)."""
-        blocks = [b for stack in self.stacks for b in stack]
-        if not checkpointing or not blocks:
-            return self.outside + sum(saved for saved, _, _ in blocks)
-        peak = self.outside
-        for k, stack in enumerate(self.stacks):
-            before = sum(self.segments[: k + 1])
-            peak = max([peak, *(before + again for _, _, again in stack)])
-        return sum(held for _, held, _ in blocks) + self.shared + peak
-
-
-def _layout(budget, inventory, stacks: Sequence[Stack]) -> tuple[list[dict[int, tuple]], dict[str, int]]:
-    """Per stack, block index -> its trainable layout; and the LoRA rank of every adapted module."""
-    layouts: list[dict[int, tuple]] = [{} for _ in stacks]
-    ranks: dict[str, int] = {}
-    for m in budget.modules:
-        if m.lora_params and m.kind not in PARAM_KINDS:
-            ranks[m.name] = m.r  # PEFT's own r for the module (rank_pattern)
-        where = split_name(m.name, stacks)
-        if where and (m.lora_params or m.bias_params):
-            k, idx, rest = where
-            layouts[k][idx] = (*layouts[k].get(idx, ()), (rest, m.lora_params, m.bias_params))
-    return layouts, ranks
-
-
-def _keep(layouts: list[dict[int, tuple]], stacks: Sequence[Stack], inflow: bool,
-          passed_on: bool = False) -> list[dict[int, int]]:
-    """Per stack, each block -> the block traced for it: one per (layout, gradient flows in) pair; with
-    ``passed_on`` (reentrant checkpointing: what a block hands the next one needs a gradient) the first
-    block is traced apart from the rest."""
+def _keep(layouts: list[dict[int, tuple]], stacks: Sequence[Stack], inflow: bool) -> list[dict[int, int]]:
+    """Per stack, each block -> the block traced for it: one per (layout, gradient flows in) pair, the first
+    block apart from the rest (it may differ: T5's first block makes the position bias the others are
+    handed, which checkpointing keeps; reentrant checkpointing makes what it hands on need a gradient)."""
     reps: list[dict[int, int]] = []
     for k, stack in enumerate(stacks):
         flows = inflow or any(layouts[j] for j in range(k))
@@ -74,7 +33,7 @@ def _keep(layouts: list[dict[int, tuple]], stacks: Sequence[Stack], inflow: bool
         chosen: dict[tuple, int] = {}
         rep: dict[int, int] = {}
         for idx in range(stack.size):
-            key = (layouts[k].get(idx, ()), flows or (first is not None and idx > first), passed_on and idx > 0)
+            key = (layouts[k].get(idx, ()), flows or (first is not None and idx > first), idx > 0)
             rep[idx] = chosen.setdefault(key, idx)
         reps.append(rep)
     return reps
@@ -89,9 +48,9 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
     from peft import get_peft_model
 
     stacks = stacks_of(model)
-    layouts, ranks = _layout(budget, inventory, stacks)
+    layouts, ranks = layout_of(budget, inventory, stacks)
     reentrant = settings.gradient_checkpointing and settings.reentrant
-    reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing, reentrant)
+    reps = _keep(layouts, stacks, inflow or settings.gradient_checkpointing)
     keep = [sorted(set(rep.values())) for rep in reps]
     meta = few_block_copy(model, stacks, keep, settings.precision)
     if settings.gradient_checkpointing:
@@ -99,7 +58,7 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
             meta.config.use_cache = False  # as transformers sets it: no KV cache copies of k and v
         if getattr(meta, "supports_gradient_checkpointing", False):
             checkpointing_flags_only(meta, reentrant)
-    names: dict[str, int] = {}
+    names = {}
     for name, r in ranks.items():
         where = split_name(name, stacks)
         if where is None:
@@ -129,12 +88,6 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
     return SavedActivations(segments, per_stack, traced.shared)
 
 
-def re_exact(name: str) -> str:
-    import re
-
-    return "^" + re.escape(name) + "$"
-
-
 def _peft_prefix(peft_model: nn.Module, prefix: str) -> str:
     return "base_model.model." + prefix
 
@@ -153,8 +106,13 @@ def trace_activations(inventory, budget, settings, plan, attention: AttentionKin
            attention)
     if key not in _CACHE:
         try:
-            saved = saved_activations(model, inventory, budget, _lora_config(plan), task, settings, attention,
-                                      inflow=_inflow(inventory, budget, plan))
+            config, inflow = _lora_config(plan), _inflow(inventory, budget, plan)
+            try:
+                saved = composed_activations(model, inventory, budget, config, task, settings, attention, inflow)
+            except Exception:  # noqa: BLE001 - a tape that cannot say: the trace of the plan answers
+                saved = None
+            if saved is None:
+                saved = saved_activations(model, inventory, budget, config, task, settings, attention, inflow)
         except Exception:  # noqa: BLE001 - an architecture the meta device cannot run: the formula answers
             return None
         if len(_CACHE) >= _CACHE_SIZE:

@@ -47,18 +47,24 @@ class Assumptions:
     checkpointing: bool
     device: str
     method: str = "traced"  # traced: the model's own forward on the meta device; rough: the per-block formula
+    # With checkpointing: "non-reentrant" (use_reentrant=False, what transformers and so the Trainer run) keeps each
+    # block's inputs and recomputes it in backward as the forward ran; "reentrant" makes what a block hands on
+    # need a gradient (T5's position biases), which changes what it saves.
+    checkpointing_flavour: str | None = None
 
     def to_json(self) -> dict:
         return {"attention": self.attention.implementation, "kernel": self.attention.kernel,
                 "attention_saves": self.attention.saves, "saved_dtype": self.saved_dtype,
-                "checkpointing": self.checkpointing, "device": self.device, "method": self.method}
+                "checkpointing": self.checkpointing, "checkpointing_flavour": self.checkpointing_flavour,
+                "device": self.device, "method": self.method}
 
 
 def describe_assumptions(model: object, settings, attn_dropout: float) -> Assumptions:
     precision = settings.precision
     saved = precision if precision in ("fp32", "fp16") else "bf16"
     kind = resolve_attention(model, settings.device, precision, attn_dropout)
-    return Assumptions(kind, saved, settings.gradient_checkpointing, settings.device)
+    flavour = ("reentrant" if settings.reentrant else "non-reentrant") if settings.gradient_checkpointing else None
+    return Assumptions(kind, saved, settings.gradient_checkpointing, settings.device, checkpointing_flavour=flavour)
 
 
 def fused_call(kind: AttentionKind, device: str, q_heads: int, kv_heads: int, dropout_p: float,

@@ -3,7 +3,9 @@
 Weights, adapter, gradients and optimizer states are arithmetic over the inventory and the budget, exact
 (tests hold them to a real step within 1%). Activations are what autograd saves for backward, traced on the
 meta device through the model's own forward (activations.py; tests/test_memory_measured.py holds 14
-architectures to ±10%); where a model cannot be traced, the per-block formula below answers, and says so.
+architectures to ±10%, with and without checkpointing in both flavours); a plan change is composed from the
+model's tape without a new trace (compose.py); where a model cannot be traced, the per-block formula below
+answers, and says so.
 """
 
 from __future__ import annotations

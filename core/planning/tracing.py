@@ -71,6 +71,22 @@ class _Recorder(TorchFunctionMode):
         self.extra: list[tuple[int, object]] = []
         self.alive: list[torch.Tensor] = []
         self.tag: object = None
+        self.inputs: dict[object, int] = {}  # per block tag, its hidden-state input's bytes
+        self.kept: dict[object, set[int]] = {}  # per block tag, the storages of the tensors a checkpoint keeps
+        self.shared: dict[int, int] = {}  # positional block inputs besides the hidden state, once
+
+    def enter_block(self, tag: object, args: tuple, kwargs: dict) -> None:
+        self.tag = tag
+        hidden = args[0] if args else kwargs.get("hidden_states")
+        self.inputs[tag] = hidden.numel() * hidden.element_size() if torch.is_tensor(hidden) else 0
+        self.kept[tag] = {t.untyped_storage()._cdata for t in (hidden, *args[1:]) if torch.is_tensor(t)} - self.params
+        for t in args[1:]:
+            if torch.is_tensor(t) and t.untyped_storage()._cdata not in self.params:
+                self.shared[t.untyped_storage()._cdata] = t.untyped_storage().nbytes()
+        self.alive.extend(t for t in (hidden, *args[1:]) if torch.is_tensor(t))  # their addresses stay theirs
+
+    def leave_block(self, tag: object, output: object) -> None:
+        self.tag = ("after", tag[0])
 
     def pack(self, tensor: torch.Tensor) -> torch.Tensor:
         key = tensor.untyped_storage()._cdata
@@ -166,19 +182,20 @@ _COPIES: dict[tuple, tuple[weakref.ref, object]] = {}  # (model, what is kept, d
 _COPIES_SIZE = 16
 
 
-def _cached(model: nn.Module, key: tuple, make):
+def cached(model: nn.Module, key: tuple, make, store: dict | None = None, size: int = _COPIES_SIZE):
     """``make()`` once per live model and key (a weak reference tells a new model from a freed one's id)."""
+    store = _COPIES if store is None else store
     full = (id(model), *key)
-    hit = _COPIES.get(full)
+    hit = store.get(full)
     if hit is None or hit[0]() is not model:
-        if len(_COPIES) >= _COPIES_SIZE:
-            _COPIES.clear()
-        hit = _COPIES[full] = (weakref.ref(model), make())
+        if len(store) >= size:
+            store.clear()
+        hit = store[full] = (weakref.ref(model), make())
     return hit[1]
 
 
 def stacks_of(model: nn.Module) -> list[Stack]:
-    return list(_cached(model, ("stacks",), lambda: tuple(find_stacks(model))))
+    return list(cached(model, ("stacks",), lambda: tuple(find_stacks(model))))
 
 
 def few_block_copy(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Sequence[int]],
@@ -186,7 +203,7 @@ def few_block_copy(model: nn.Module, stacks: Sequence[Stack], keep: Sequence[Seq
     """A fresh ``meta_copy`` to wrap with PEFT, copied from a cached bare one (copying only the kept blocks,
     not walking every parameter of a 126-block model again on each plan change)."""
     key = ("copy", tuple(stacks), tuple(tuple(k) for k in keep), precision)
-    return copy.deepcopy(_cached(model, key, lambda: meta_copy(model, stacks, keep, precision)))
+    return copy.deepcopy(cached(model, key, lambda: meta_copy(model, stacks, keep, precision)))
 
 
 def dummy_batch(model: nn.Module, task: str, batch: int, seq: int) -> dict:
@@ -220,30 +237,16 @@ class Traced:
     shared: int
 
 
-def trace_saved(model: nn.Module, batch: dict, attention: AttentionKind, device: str,
-                tags: dict[nn.Module, object], input_grads: bool) -> Traced:
-    """Trace one forward; work outside the blocks is tagged ("after", k): after stack k's blocks (-1: before any)."""
-    params = {p.untyped_storage()._cdata for p in model.parameters()}
-    rec = _Recorder(params, attention, device)
+def run_recorded(model: nn.Module, batch: dict, rec: _Recorder, tags: dict[nn.Module, object],
+                 input_grads: bool) -> None:
+    """One forward under ``rec``; work outside the blocks is tagged ("after", k): after stack k's blocks
+    (-1: before any)."""
     rec.tag = ("after", -1)
-    inputs: dict[object, int] = {}
-    kept: dict[object, set[int]] = {}  # per block, the storages of the tensors a checkpoint keeps
-    shared: dict[int, int] = {}
     handles = []
     for module, tag in tags.items():
-        def pre(mod, args, kwargs, tag=tag):
-            rec.tag = tag
-            hidden = args[0] if args else kwargs.get("hidden_states")
-            inputs[tag] = hidden.numel() * hidden.element_size() if torch.is_tensor(hidden) else 0
-            kept[tag] = {t.untyped_storage()._cdata for t in (hidden, *args[1:]) if torch.is_tensor(t)} - params
-            for t in args[1:]:
-                if torch.is_tensor(t) and t.untyped_storage()._cdata not in params:
-                    shared[t.untyped_storage()._cdata] = t.untyped_storage().nbytes()
-
-        def post(mod, args, output, tag=tag):
-            rec.tag = ("after", tag[0])
-
-        handles += [module.register_forward_pre_hook(pre, with_kwargs=True), module.register_forward_hook(post)]
+        handles += [module.register_forward_pre_hook(lambda m, a, k, tag=tag: rec.enter_block(tag, a, k),
+                                                     with_kwargs=True),
+                    module.register_forward_hook(lambda m, a, out, tag=tag: rec.leave_block(tag, out))]
     if input_grads:
         handles.append(model.get_input_embeddings().register_forward_hook(lambda m, i, o: o.requires_grad_(True)))
     try:
@@ -252,6 +255,17 @@ def trace_saved(model: nn.Module, batch: dict, attention: AttentionKind, device:
     finally:
         for handle in handles:
             handle.remove()
-    recompute = {tag: sum(n for key, n in rec.local.get(tag, {}).items() if key not in kept[tag])
-                 for tag in kept}
-    return Traced(rec.by_tag(), inputs, recompute, sum(shared.values()))
+
+
+def parameter_storages(model: nn.Module) -> set[int]:
+    return {p.untyped_storage()._cdata for p in model.parameters()}
+
+
+def trace_saved(model: nn.Module, batch: dict, attention: AttentionKind, device: str,
+                tags: dict[nn.Module, object], input_grads: bool) -> Traced:
+    """Trace one forward: bytes saved per tag, each block's input, what its recomputation saves besides."""
+    rec = _Recorder(parameter_storages(model), attention, device)
+    run_recorded(model, batch, rec, tags, input_grads)
+    recompute = {tag: sum(n for key, n in rec.local.get(tag, {}).items() if key not in rec.kept[tag])
+                 for tag in rec.kept}
+    return Traced(rec.by_tag(), rec.inputs, recompute, sum(rec.shared.values()))

@@ -46,7 +46,11 @@ STRINGS = {
     ),
     "mempanel.saves.scores": ("keeps the s×s probabilities per head", "헤드마다 s×s 확률 행렬을 저장"),
     "mempanel.saves.lse": ("keeps only output and `logsumexp`", "출력과 `logsumexp`만 저장"),
-    "mempanel.on": ("on", "켬"),
+    "mempanel.ckpt.non-reentrant": (
+        "on, non-reentrant (`use_reentrant=False`, as the Trainer runs it)",
+        "켬, 비재진입 방식(`use_reentrant=False`, Trainer가 쓰는 방식)",
+    ),
+    "mempanel.ckpt.reentrant": ("on, reentrant (`use_reentrant=True`)", "켬, 재진입 방식(`use_reentrant=True`)"),
     "mempanel.off": ("off", "끔"),
     "mempanel.method.traced": (
         "counted from the model's own forward on the `meta` device (shapes only)",
