@@ -28,6 +28,7 @@ SAME_IN_KOREAN = {
     "all-linear", "bias", "AdamW", "Ampere", "SDPA/flash",  # PEFT's values, an optimizer, a GPU generation
     "SiLU/GELU", "residual", "stream",  # activation names; the English gloss after 잔차 스트림(residual stream)
     "accelerate", "launch", "owner/name",  # a shell command and the Hub id format, as typed
+    "vLLM", "MoE",  # a serving engine's name; mixture-of-experts
 }
 # Streamlit's own texts the issue reported, and the English the app itself used to show on Korean pages.
 REPORTED = ("Upload", "per file", "Press Enter", "outside the allowed range", "steps", "step", "Download chart")

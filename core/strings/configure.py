@@ -59,7 +59,7 @@ STRINGS = {
     "targets.caption": (
         "An empty r or α cell (None) uses the value above; delete a number to go back to it. With a regex or "
         "all-linear the ticks follow what it matches.",
-        "비어 있는 r·α 칸(None)은 위의 값을 씁니다. 숫자를 지우면 다시 위의 값을 따릅니다. 정규식이나 all-linear에서는 "
+        "비어 있는(흐리게 표시된) r·α 칸은 위의 값을 씁니다. 숫자를 지우면 다시 위의 값을 따릅니다. 정규식이나 all-linear에서는 "
         "체크 표시가 일치하는 모듈을 따릅니다.",
     ),
     "targets.bad_r": (

@@ -3,8 +3,8 @@
 STRINGS = {
     "serving.title": ("Will it serve? (vLLM {version})", "서빙할 수 있을까? (vLLM {version})"),
     "serving.ok": (
-        "vLLM {version} serves this adapter with --max-lora-rank {max}.",
-        "vLLM {version}은(는) 이 어댑터를 --max-lora-rank {max}로 서빙합니다.",
+        "vLLM {version} serves this adapter with `--max-lora-rank` {max}.",
+        "vLLM {version}은(는) 이 어댑터를 `--max-lora-rank` {max}로 서빙합니다.",
     ),
     "serving.not_ok": (
         "vLLM {version} would not serve this adapter as trained: {n} thing(s) to change.",
@@ -13,8 +13,8 @@ STRINGS = {
     "serving.command": ("Command to copy", "복사할 명령"),
     "serving.change": ("Change: {fix}", "바꿀 점: {fix}"),
     "serving.source": (
-        "Rules read from vLLM {version}'s source (vllm/lora/, vllm/config/lora.py, the model registry).",
-        "vLLM {version} 소스(vllm/lora/, vllm/config/lora.py, 모델 레지스트리)에서 읽은 규칙입니다.",
+        "Rules read from vLLM {version}'s source (`vllm/lora/`, `vllm/config/lora.py`, the model registry).",
+        "vLLM {version} 소스(`vllm/lora/`, `vllm/config/lora.py`, 모델 레지스트리)에서 읽은 규칙입니다.",
     ),
     "serving.col_vllm": ("vLLM", "vLLM 서빙"),
     "serving.cell_ok": ("✅ --max-lora-rank {max}", "✅ --max-lora-rank {max}로 서빙"),
@@ -23,11 +23,11 @@ STRINGS = {
     "serving.cli_bad": ("vLLM {version}: will not serve it: {message} Change: {fix}", "vLLM {version}: 서빙 불가: {message} 바꿀 점: {fix}"),
     # The checklist, one line per rule in core.planning.serving.RULES.
     "serving.rule.architecture": ("Model class with LoRA support in vLLM", "vLLM이 LoRA를 지원하는 모델 클래스"),
-    "serving.rule.rank": ("Rank fits --max-lora-rank (at most 512)", "랭크가 --max-lora-rank 안에 듦 (최대 512)"),
+    "serving.rule.rank": ("Rank fits `--max-lora-rank` (at most 512)", "랭크가 `--max-lora-rank` 안에 듦 (최대 512)"),
     "serving.rule.dora": ("No DoRA", "DoRA 미사용"),
     "serving.rule.bias": ("bias = none", "bias는 none"),
     "serving.rule.init": ("An init that leaves the base weights unchanged", "기본 가중치를 바꾸지 않는 초기화"),
-    "serving.rule.modules_to_save": ("modules_to_save: classifier/score only", "modules_to_save는 classifier/score만"),
+    "serving.rule.modules_to_save": ("modules_to_save: `classifier`/`score` only", "modules_to_save는 `classifier`/`score`만"),
     "serving.rule.head": ("A classification head vLLM can read", "vLLM이 읽을 수 있는 분류 헤드"),
     "serving.rule.embedding": ("Embeddings and lm_head only where vLLM takes them", "임베딩·lm_head는 vLLM이 받는 모델에서만"),
     "serving.rule.conv": ("No convolution targets", "합성곱 층 대상 없음"),
@@ -67,9 +67,9 @@ STRINGS = {
     ),
     "serving.rank": (
         "The adapter's largest rank is {rank} (r and every rank_pattern value, even one that matches nothing); "
-        "vLLM's --max-lora-rank goes up to {max}.",
+        "vLLM's `--max-lora-rank` goes up to {max}.",
         "어댑터의 최대 랭크가 {rank}입니다(r과 모든 rank_pattern 값, 아무것도 매칭하지 않는 값 포함). "
-        "vLLM의 --max-lora-rank는 최대 {max}입니다.",
+        "vLLM의 `--max-lora-rank`는 최대 {max}입니다.",
     ),
     "serving.rank_fix": ("Lower r and every rank_pattern value to {max} or less.", "r과 모든 rank_pattern 값을 {max} 이하로 낮추세요."),
     "serving.dora": ("vLLM refuses DoRA adapters (use_dora=True).", "vLLM은 DoRA 어댑터(use_dora=True)를 거부합니다."),
@@ -88,14 +88,14 @@ STRINGS = {
     ),
     "serving.init_fix": (
         "Use the default, gaussian or orthogonal init, or save with PEFT's path_initial_model_for_weight_conversion: "
-        "that gives a plain LoRA of rank {rank} (--max-lora-rank {max}).",
+        "that gives a plain LoRA of rank {rank} (`--max-lora-rank` {max}).",
         "default, gaussian, orthogonal 초기화를 쓰거나, PEFT의 path_initial_model_for_weight_conversion으로 "
-        "저장하세요. 그러면 랭크 {rank}의 일반 LoRA가 됩니다(--max-lora-rank {max}).",
+        "저장하세요. 그러면 랭크 {rank}의 일반 LoRA가 됩니다(`--max-lora-rank` {max}).",
     ),
     "serving.modules_to_save": (
-        "vLLM takes modules_to_save only as the classifier/score head of a classification model; "
+        "vLLM takes modules_to_save only as the `classifier`/`score` head of a classification model; "
         "this plan also saves {names}.",
-        "vLLM은 modules_to_save를 분류 모델의 classifier/score 헤드로만 받습니다. 이 계획은 {names}도 저장합니다.",
+        "vLLM은 modules_to_save를 분류 모델의 `classifier`/`score` 헤드로만 받습니다. 이 계획은 {names}도 저장합니다.",
     ),
     "serving.modules_to_save_fix": (
         "Remove {names} from modules_to_save (target embeddings or lm_head with LoRA where vLLM takes them), "
