@@ -13,7 +13,7 @@ def _texts(at) -> str:
 
 def test_configure_shows_the_checklist_and_a_flagged_plan_says_what_to_change():
     at = _app("pages/configure.py")  # SmolLM2, q_proj + v_proj, r=8
-    assert any("serves this adapter with --max-lora-rank 8" in s.value for s in at.success)
+    assert any("serves this adapter with `--max-lora-rank` 8" in s.value for s in at.success)
     assert any(c.value == f"{COMMAND} --max-lora-rank 8" for c in at.code)
     assert "✅ No DoRA" in _texts(at)
     at.toggle(key="configure.w.dora").set_value(True).run()
@@ -21,7 +21,7 @@ def test_configure_shows_the_checklist_and_a_flagged_plan_says_what_to_change():
     assert any("would not serve this adapter" in w.value for w in at.warning)
     assert "❌ **No DoRA**" in _texts(at) and "Turn DoRA off" in _texts(at)
     at.toggle(key="configure.w.dora").set_value(False).run()  # fixed: serves again
-    assert any("--max-lora-rank 8" in s.value for s in at.success)
+    assert any("`--max-lora-rank` 8" in s.value for s in at.success)
     assert not any("would not serve" in w.value for w in at.warning)
 
 
