@@ -3,14 +3,23 @@ sweep still there after a language switch and a reload."""
 
 from __future__ import annotations
 
-import re
 import tempfile
 import zipfile
 
 import pytest
 
 from core.i18n import t
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, goto_page, no_exception, serve_app, shot, wait_idle
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    goto_page,
+    key_css,
+    no_exception,
+    serve_app,
+    set_number,
+    shot,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -19,19 +28,8 @@ def en(key: str, **params: object) -> str:
     return t(key, "en", **params)
 
 
-def _key_css(key: str) -> str:
-    return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
-
-
-def _number(page, label: str, value: float) -> None:
-    field = page.get_by_role("spinbutton", name=label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
-
-
 def _save_proposed(page) -> str:
-    field = page.locator(_key_css("configure.save_name") + " input").first
+    field = page.locator(key_css("configure.save_name") + " input").first
     name = ""
     for _ in range(40):
         name = field.input_value()
@@ -57,17 +55,17 @@ def test_a_sweep_from_saved_plans_draws_the_frontier_and_gives_its_adapters(tmp_
         page.get_by_text(en("inspect.title")).first.wait_for()  # the app's own navigation is drawn by now
         goto_page(page, en("ui.page_configure"))
         saved = [_save_proposed(page)]  # the default plan: q_proj+v_proj r=8
-        _number(page, en("configure.r"), 2)
+        set_number(page, en("configure.r"), 2)
         saved.append(_save_proposed(page))
         assert len(set(saved)) == 2, saved
 
         goto_page(page, en("ui.page_sweep"))
-        page.locator(_key_css("sweep.source")).get_by_text(en("sweeppage.source_saved")).click()
+        page.locator(key_css("sweep.source")).get_by_text(en("sweeppage.source_saved")).click()
         wait_idle(page)
         for name in saved:
-            page.locator(_key_css("sweep.saved")).get_by_text(name).first.wait_for()
-        _number(page, en("trainpage.steps"), 2)
-        _number(page, en("trainpage.batch"), 2)
+            page.locator(key_css("sweep.saved")).get_by_text(name).first.wait_for()
+        set_number(page, en("trainpage.steps"), 2)
+        set_number(page, en("trainpage.batch"), 2)
         shot(page, "s01-sweep-setup")
         page.get_by_role("button", name=en("sweeppage.start")).click()
         wait_idle(page)

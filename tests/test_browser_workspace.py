@@ -6,13 +6,22 @@ overwritten); two short runs; then reload, restart the server, and look again; a
 
 from __future__ import annotations
 
-import re
 import tempfile
 
 import pytest
 
 from core.i18n import t
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, goto_page, no_exception, serve_app, shot, wait_idle
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    goto_page,
+    key_css,
+    no_exception,
+    serve_app,
+    set_number,
+    shot,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 KO = "ko"
@@ -37,10 +46,6 @@ def journey():
         browser.close()
 
 
-def _key_css(key: str) -> str:
-    """The element of the widget with key ``key``: Streamlit marks it with the class st-key-<key, dots as dashes>."""
-    return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
-
 
 def _open(page, url: str) -> None:
     page.goto(url)
@@ -53,17 +58,11 @@ def _radio(page, name: str) -> None:
     wait_idle(page)
 
 
-def _number(page, label: str, value: float) -> None:
-    field = page.get_by_role("spinbutton", name=label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
-
 
 def _save_proposed(page) -> str:
     """Press Save without typing a name: the field holds the name the app proposes for this plan."""
     wait_idle(page)
-    field = page.locator(_key_css("configure.save_name") + " input").first
+    field = page.locator(key_css("configure.save_name") + " input").first
     for _ in range(40):  # the field is redrawn by the rerun that follows a change
         name = field.input_value()
         if name:
@@ -77,7 +76,7 @@ def _save_proposed(page) -> str:
 
 def _options(page, key: str) -> list[str]:
     """The options of the selectbox with widget key ``key`` (Streamlit marks its container st-key-<key>)."""
-    box = page.locator(_key_css(key)).first
+    box = page.locator(key_css(key)).first
     box.wait_for()
     for _ in range(5):  # the first click can land while the rerun redraws the box
         box.locator("input").first.click()
@@ -96,7 +95,7 @@ def _options(page, key: str) -> list[str]:
 def _plans_in_compare(page) -> list[str]:
     goto_page(page, ko("ui.page_compare"))
     page.get_by_text(ko("compare.table")).first.wait_for()
-    if not page.locator(_key_css("compare.pick")).first.is_visible():
+    if not page.locator(key_css("compare.pick")).first.is_visible():
         page.get_by_text(ko("compare.manage")).first.click()
         wait_idle(page)
     return _options(page, "compare.pick")
@@ -119,8 +118,8 @@ def _train(page, steps: int) -> None:
     if not page.get_by_role("spinbutton", name=ko("trainpage.steps"), exact=True).is_visible():
         page.get_by_text(ko("trainpage.settings")).first.click()  # the settings live in an expander
         wait_idle(page)
-    _number(page, ko("trainpage.steps"), steps)
-    _number(page, ko("trainpage.batch"), 2)
+    set_number(page, ko("trainpage.steps"), steps)
+    set_number(page, ko("trainpage.batch"), 2)
     page.get_by_role("button", name=ko("trainpage.start")).click()
     wait_idle(page)
     page.get_by_text(ko("trainpage.done", steps=steps, secs=0.0)[:6]).first.wait_for(timeout=600_000)
@@ -139,7 +138,7 @@ def test_workspace_survives_reload_and_restart_and_stays_private(journey):
 
         goto_page(page, ko("ui.page_configure"))
         saved = [_save_proposed(page)]  # the default plan: q_proj+v_proj r=8
-        _number(page, ko("configure.r"), 16)
+        set_number(page, ko("configure.r"), 16)
         saved.append(_save_proposed(page))
         _radio(page, ko("configure.preset_attention"))
         saved.append(_save_proposed(page))
@@ -150,7 +149,7 @@ def test_workspace_survives_reload_and_restart_and_stays_private(journey):
         shot(page, "w01-configure-saved-ko")
 
         _radio(page, ko("configure.preset_qv"))  # back to the first plan: its name is taken
-        _number(page, ko("configure.r"), 8)
+        set_number(page, ko("configure.r"), 8)
         again = _save_proposed(page)
         assert again == saved[0]
         page.get_by_text(ko("configure.name_exists", name="")[:6]).first.wait_for()
@@ -168,8 +167,8 @@ def test_workspace_survives_reload_and_restart_and_stays_private(journey):
         assert runs[0].endswith(ko("trainpage.n_steps", n=2)) and runs[1].endswith(ko("trainpage.n_steps", n=3))
 
         goto_page(page, ko("ui.page_configure"))
-        _number(page, ko("configure.r"), 12)
-        _number(page, ko("mempanel.seq"), 1024)
+        set_number(page, ko("configure.r"), 12)
+        set_number(page, ko("mempanel.seq"), 1024)
         before = {"plans": plans, "runs": runs, "configure": _configure_state(page)}
         assert before["configure"] == ("12", "1024")
 
@@ -188,16 +187,16 @@ def test_workspace_survives_reload_and_restart_and_stays_private(journey):
         goto_page(stranger, t("ui.page_compare", "en"))
         stranger.get_by_text(t("compare.empty", "en")).first.wait_for()
         goto_page(stranger, t("ui.page_train", "en"))
-        assert stranger.locator(_key_css("train.pick")).count() == 0  # no run picker: no runs
+        assert stranger.locator(key_css("train.pick")).count() == 0  # no run picker: no runs
         goto_page(stranger, t("ui.page_analyze", "en"))
         stranger.get_by_text(t("analyzepage.no_job", "en")).first.wait_for()
         shot(stranger, "w06-second-visitor-sees-nothing")
 
         # One submit loads what is shown, and the sidebar names it in the same rerun.
         goto_page(stranger, t("ui.page_inspect", "en"))
-        stranger.locator(_key_css("inspect.source")).get_by_text(t("inspect.src_catalog", "en")).click()
+        stranger.locator(key_css("inspect.source")).get_by_text(t("inspect.src_catalog", "en")).click()
         wait_idle(stranger)
-        box = stranger.locator(_key_css("inspect.catalog")).first
+        box = stranger.locator(key_css("inspect.catalog")).first
         box.locator("input").first.click()
         stranger.keyboard.type("T5 base")
         stranger.get_by_role("option", name="T5 base · google-t5/t5-base").first.click()

@@ -91,15 +91,15 @@ def _build(inventory: Inventory) -> tuple[ModuleGroup, ...]:
     return tuple(groups)
 
 
-def format_blocks(blocks: tuple[int, ...]) -> str:
-    """Block indices as runs: ``0–11``, ``0–3, 8–11``; empty outside the blocks."""
+def format_blocks(blocks: tuple[int, ...] | list[int], sep: str = ", ") -> str:
+    """Block indices (sorted) as runs: ``0–11``, ``0–3, 8–11``; empty outside the blocks."""
     runs: list[list[int]] = []
     for block in blocks:
         if runs and block == runs[-1][1] + 1:
             runs[-1][1] = block
         else:
             runs.append([block, block])
-    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+    return sep.join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
 
 
 # --- words for towers and attention kinds ------------------------------------------------------

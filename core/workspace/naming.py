@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 
+from core.anatomy.groups import format_blocks
 from core.i18n import t
 from core.planning.plan import LoraPlan
 from core.planning.plans_io import MAX_NAME
@@ -35,7 +36,7 @@ def default_plan_name(plan: LoraPlan, preset: str | None = None, num_blocks: int
         parts.append("DoRA")
     layers = sorted(set(plan.layers))
     if layers and (num_blocks is None or layers != list(range(num_blocks))):
-        parts.append(t("workspace.name_blocks", lang, blocks=_ranges(layers)))
+        parts.append(t("workspace.name_blocks", lang, blocks=format_blocks(layers, sep=",")))
     tail = " " + " ".join(parts[1:])
     head = parts[0]
     if len(head) + len(tail) > MAX_NAME:  # only a very long regex gets here
@@ -88,14 +89,3 @@ def _modules(plan: LoraPlan, preset: str | None, lang: str) -> str:
 
 def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-def _ranges(layers: list[int]) -> str:
-    """``[0, 1, 2, 5, 7, 8]`` -> ``0–2,5,7–8``."""
-    spans: list[list[int]] = []
-    for i in layers:
-        if spans and i == spans[-1][1] + 1:
-            spans[-1][1] = i
-        else:
-            spans.append([i, i])
-    return ",".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
