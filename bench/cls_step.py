@@ -27,7 +27,8 @@ PLAN = LoraPlan(targets=("query", "value"), task="seq-cls")
 def _packed_at(model: object, tok: object, batch: list, width: int) -> torch.Tensor:
     default, recipe.PACK_WIDTH = recipe.PACK_WIDTH, width
     try:
-        return recipe.packed_forward(model, recipe.make_collator(tok, "seq-cls", padding_free=True)(batch)).loss
+        return recipe.packed_forward(model, recipe.make_collator(tok, "seq-cls", padding_free=True)(batch),
+                                     first_token_layer=True).loss
     finally:
         recipe.PACK_WIDTH = default
 
@@ -51,6 +52,8 @@ def main() -> None:
     variants = {
         "padded": lambda b: model(**recipe.make_collator(tok, "seq-cls")(b)).loss,
         "packed": lambda b: recipe.packed_forward(model, recipe.make_collator(tok, "seq-cls", padding_free=True)(b)).loss,
+        "first": lambda b: recipe.packed_forward(model, recipe.make_collator(tok, "seq-cls", padding_free=True)(b),
+                                                 first_token_layer=True).loss,
         "max-len": lambda b: model(**tok.pad([{k: r[k] for k in ("input_ids", "attention_mask")} for r in b],
                                              padding="max_length", max_length=args.seq_len, return_tensors="pt"),
                                    labels=torch.tensor([r["labels"] for r in b])).loss,
