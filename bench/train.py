@@ -9,10 +9,10 @@ rate, warm-up and seed, and counts only real (non-pad) tokens with Trainer's own
   (b) trl-sft    TRL's SFTTrainer with its defaults on prompt/completion rows (completion-only loss)
   (c) max-len    the tutorial script, every row padded to max_length: a labelled reference only
   plain          the engine with its speed switches off (must match (a))
-  lora-lens      the engine as the app and CLI run it (SFT: LM head on labels only; classification:
-                 packed rows with a block-diagonal mask, recipe.pack_rows, and the last layer run only
-                 at each row's first token, the one the head reads)
-  lora-lens+pf   the same with padding-free SFT batches (DataCollatorWithFlattening + position_ids)
+  lora-lens      the engine as the app and CLI run it (SFT: padding-free batches, DataCollatorWithFlattening
+                 + position_ids, and the LM head on labels only; classification: packed rows with a
+                 block-diagonal mask, recipe.pack_rows, and the last layer run only at each row's first
+                 token, the one the head reads)
 
 Sides run interleaved, ``--repeats`` times each, after one untimed warm-up run (the first run in a process
 pays one-time costs); the median counts. Each side reports real tokens per wall-clock second and per second
@@ -91,6 +91,9 @@ def _timer() -> object:
 
 
 def _run_trainer(trainer: object, timer: object) -> Run:
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # type: ignore[attr-defined]  # as the engine: no log lines on stdout
     trainer.train()  # type: ignore[attr-defined]
     state = trainer.state  # type: ignore[attr-defined]
     losses = [row["loss"] for row in state.log_history if "loss" in row]
@@ -209,10 +212,9 @@ def sides(name: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -> dic
         "(c) max-len": lambda: trainer_side(folder, plan, data, s, max_length=True),
         "plain": lambda: engine_side(name, plan, data, s.with_changes(**OFF)),
         "lora-lens": lambda: engine_side(name, plan, data, s),
-        "lora-lens+pf": lambda: engine_side(name, plan, data, s.with_changes(padding_free=True)),
     }
     if plan.task != "causal-lm":
-        del table["(b) trl-sft"], table["lora-lens+pf"]
+        del table["(b) trl-sft"]
     return table
 
 
