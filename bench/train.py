@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import datasets
 import torch
 
 from core.data.bundled import load_bundled
@@ -299,6 +300,7 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()  # TRL's tokenizing passes
     if args.threads:  # the engine sets its own count from this variable (engine.cpu_threads)
         torch.set_num_threads(args.threads)
         os.environ["LORA_LENS_CPU_THREADS"] = str(args.threads)
