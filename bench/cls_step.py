@@ -1,10 +1,12 @@
-"""Classification step cost on a loaded CPU: padded (= side (a)) vs packed vs max_length, per step, one thread.
+"""Classification step cost on a loaded CPU, per step, one thread: padded (= side (a)), packed rows with the
+whole last layer, the engine's step (packed, last layer at first tokens only), and the max_length reference.
 
 On a shared machine wall-clock tokens/s swing with other processes; the CPU time of one thread does
 much less. Every variant runs forward + backward on the same batch in turn (dropout on, as in training),
-so a load swing hits all three alike. Same MiniLM + LoRA plan as ``bench/train.py``.
+so a load swing hits all of them alike. Same MiniLM + LoRA plan as ``bench/train.py``.
 
     python bench/cls_step.py --batch 16 --batches 8
+    python bench/cls_step.py --batch 8 --batches 12 --width 64 96 128   # also the engine's step at fixed widths
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from core.training.encode import encode, label_names
 PLAN = LoraPlan(targets=("query", "value"), task="seq-cls")
 
 
-def _packed_at(model: object, tok: object, batch: list, width: int) -> torch.Tensor:
+def _packed_at(model: object, tok: object, batch: list, width: int | None) -> torch.Tensor:
     default, recipe.PACK_WIDTH = recipe.PACK_WIDTH, width
     try:
-        return recipe.packed_forward(model, recipe.make_collator(tok, "seq-cls", padding_free=True)(batch)).loss
+        return recipe.packed_forward(model, recipe.make_collator(tok, "seq-cls", padding_free=True)(batch),
+                                     first_token_layer=True).loss
     finally:
         recipe.PACK_WIDTH = default
 
@@ -37,7 +40,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--batches", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=128)
-    ap.add_argument("--width", type=int, nargs="*", default=[], help="also packed at these PACK_WIDTHs")
+    ap.add_argument("--width", type=int, nargs="*", default=[], help="also the engine's step at these PACK_WIDTHs")
     args = ap.parse_args()
     torch.set_num_threads(1)
     folder = str(weights_folder("minilm"))
@@ -48,9 +51,11 @@ def main() -> None:
     torch.manual_seed(0)
     model = recipe.wrap_model(recipe.load_model(folder, "seq-cls", labels, tok.pad_token_id), to_lora_config(PLAN), False)
     model.train()
+    assert recipe.cls_packing_is_exact(model, tok.pad_token_id, first_token_layer=True)  # what build_trainer checks
     variants = {
         "padded": lambda b: model(**recipe.make_collator(tok, "seq-cls")(b)).loss,
         "packed": lambda b: recipe.packed_forward(model, recipe.make_collator(tok, "seq-cls", padding_free=True)(b)).loss,
+        "engine": lambda b: _packed_at(model, tok, b, recipe.PACK_WIDTH),
         "max-len": lambda b: model(**tok.pad([{k: r[k] for k in ("input_ids", "attention_mask")} for r in b],
                                              padding="max_length", max_length=args.seq_len, return_tensors="pt"),
                                    labels=torch.tensor([r["labels"] for r in b])).loss,

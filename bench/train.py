@@ -9,20 +9,26 @@ rate, warm-up and seed, and counts only real (non-pad) tokens with Trainer's own
   (b) trl-sft    TRL's SFTTrainer with its defaults on prompt/completion rows (completion-only loss)
   (c) max-len    the tutorial script, every row padded to max_length: a labelled reference only
   plain          the engine with its speed switches off (must match (a))
-  lora-lens      the engine as the app and CLI run it (SFT: LM head on labels only; classification:
-                 packed rows with a block-diagonal mask, recipe.pack_rows)
-  lora-lens+pf   the same with padding-free SFT batches (DataCollatorWithFlattening + position_ids)
+  lora-lens      the engine as the app and CLI run it (SFT: padding-free batches, DataCollatorWithFlattening
+                 + position_ids, and the LM head on labels only; classification: packed rows with a
+                 block-diagonal mask, recipe.pack_rows, and the last layer run only at each row's first
+                 token, the one the head reads)
 
-Sides run interleaved, ``--repeats`` times each; the median tokens/s counts (the machine is shared).
+Sides run interleaved, ``--repeats`` times each, after one untimed warm-up run (the first run in a process
+pays one-time costs); the median counts. Each side reports real tokens per wall-clock second and per second
+of this process's CPU time: on a shared machine wall-clock swings with other processes, CPU time much less
+(with ``--threads 1`` it is one thread's work, no thread waiting on another).
 
     python bench/train.py                        # both embedded models, CPU-sized
     python bench/train.py --model smollm2 --repeats 3 --json out.json
+    python bench/train.py --model minilm --batch 16 --threads 1   # CPU time of one thread: steady under load
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -30,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import datasets
 import torch
 
 from core.data.bundled import load_bundled
@@ -58,6 +65,7 @@ class Run:
     """One side's run: real tokens per second and its per-step training losses."""
 
     tokens_per_s: float
+    cpu_tokens_per_s: float
     losses: list[float] = field(default_factory=list)
     peak_gpu_bytes: int | None = None
 
@@ -67,28 +75,32 @@ def _timer() -> object:
     from transformers import TrainerCallback
 
     class Timer(TrainerCallback):
-        start = end = 0.0
+        start = end = cpu_start = cpu_end = 0.0
 
         def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001, ANN003
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
-            self.start = time.monotonic()
+            self.start, self.cpu_start = time.monotonic(), time.process_time()
 
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN003
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
-            self.end = time.monotonic()
+            self.end, self.cpu_end = time.monotonic(), time.process_time()
 
     return Timer()
 
 
 def _run_trainer(trainer: object, timer: object) -> Run:
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # type: ignore[attr-defined]  # as the engine: no log lines on stdout
     trainer.train()  # type: ignore[attr-defined]
     state = trainer.state  # type: ignore[attr-defined]
     losses = [row["loss"] for row in state.log_history if "loss" in row]
     peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
-    return Run(state.num_input_tokens_seen / (timer.end - timer.start), losses, peak)  # type: ignore[attr-defined]
+    tokens = state.num_input_tokens_seen
+    return Run(tokens / (timer.end - timer.start), tokens / (timer.cpu_end - timer.cpu_start), losses, peak)  # type: ignore[attr-defined]
 
 
 def _args(cls: type, work: str, task: str, s: TrainSettings, **extra: object) -> object:
@@ -167,15 +179,30 @@ def trl_side(folder: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -
         return _run_trainer(trainer, timer)
 
 
+class CpuTimedState(RunState):
+    """The engine's own run state, also noting this process's CPU time from train begin to the last step."""
+
+    cpu_start = cpu_end = 0.0
+
+    def start(self, total_steps: int) -> None:
+        self.cpu_start = time.process_time()
+        super().start(total_steps)
+
+    def step(self, step: int, tokens: int, gpu_mem_bytes: int | None = None) -> None:
+        self.cpu_end = time.process_time()
+        super().step(step, tokens, gpu_mem_bytes)
+
+
 def engine_side(name: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -> Run:
     """The engine exactly as the app's job queue and the CLI call it."""
     session = prepare(ModelSpec("embedded", name), plan, data, data, s)
-    state = RunState()
+    state = CpuTimedState()
     with tempfile.TemporaryDirectory() as work:
         fit(session, Path(work), state)
     snap = state.snapshot()
     assert snap.status == "done", snap.error_key
-    return Run(float(snap.tokens_per_s or 0.0), [row["loss"] for row in snap.losses], snap.gpu_mem_bytes)
+    cpu = snap.tokens / (state.cpu_end - state.cpu_start)
+    return Run(float(snap.tokens_per_s or 0.0), cpu, [row["loss"] for row in snap.losses], snap.gpu_mem_bytes)
 
 
 def sides(name: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -> dict[str, Callable[[], Run]]:
@@ -186,10 +213,9 @@ def sides(name: str, plan: LoraPlan, data: TextDataset, s: TrainSettings) -> dic
         "(c) max-len": lambda: trainer_side(folder, plan, data, s, max_length=True),
         "plain": lambda: engine_side(name, plan, data, s.with_changes(**OFF)),
         "lora-lens": lambda: engine_side(name, plan, data, s),
-        "lora-lens+pf": lambda: engine_side(name, plan, data, s.with_changes(padding_free=True)),
     }
     if plan.task != "causal-lm":
-        del table["(b) trl-sft"], table["lora-lens+pf"]
+        del table["(b) trl-sft"]
     return table
 
 
@@ -200,6 +226,7 @@ def bench_model(name: str, args: argparse.Namespace) -> dict:
     s = TrainSettings(max_steps=args.steps, batch_size=args.batch, max_seq_len=args.seq_len,
                       eval_every=10**5, max_eval_examples=8)  # fmt: skip
     table, runs = sides(name, plan, data, s), {}
+    sides(name, plan, data, s.with_changes(max_steps=2))["(a) dynamic"]()  # warm-up, not counted
     for _ in range(args.repeats):
         for side, run in table.items():
             runs.setdefault(side, []).append(run())
@@ -210,6 +237,8 @@ def _summary(runs: list[Run]) -> dict:
     return {
         "tokens_per_s": statistics.median(r.tokens_per_s for r in runs),
         "all_tokens_per_s": [round(r.tokens_per_s, 1) for r in runs],
+        "cpu_tokens_per_s": statistics.median(r.cpu_tokens_per_s for r in runs),
+        "all_cpu_tokens_per_s": [round(r.cpu_tokens_per_s, 1) for r in runs],
         "losses": [round(x, 4) for x in runs[0].losses],
         "peak_gpu_bytes": runs[0].peak_gpu_bytes,
     }
@@ -243,13 +272,16 @@ def add_mfu(result: dict, name: str, peak: float | None) -> None:
 
 
 def report(name: str, result: dict) -> None:
-    """Prints tokens/s, the engine's ratio to each side, and how far each loss curve is from (a)'s."""
+    """Prints real tokens per wall second and per CPU second, the engine's ratio to each side on both, and how
+    far each loss curve is from (a)'s."""
     ours, ref = result["lora-lens"], result["(a) dynamic"]["losses"]
     for side, r in result.items():
         gap = max((abs(x - y) for x, y in zip(r["losses"], ref, strict=False)), default=0.0)
         mfu = f"  MFU {r['mfu']:.1%}" if "mfu" in r else ""
-        print(f"{name:8s} {side:12s} {r['tokens_per_s']:9.1f} tok/s  lora-lens x{ours['tokens_per_s'] / r['tokens_per_s']:.2f}"
-              f"  runs {r['all_tokens_per_s']}  max |loss - (a)| {gap:.4f}  last loss {r['losses'][-1]:.4f}{mfu}")  # fmt: skip
+        print(f"{name:8s} {side:12s} {r['tokens_per_s']:8.1f} tok/s  lora-lens x{ours['tokens_per_s'] / r['tokens_per_s']:.2f}"
+              f"  | {r['cpu_tokens_per_s']:8.1f} tok/CPU-s  lora-lens x{ours['cpu_tokens_per_s'] / r['cpu_tokens_per_s']:.2f}"
+              f"  | max |loss - (a)| {gap:.4f}  last loss {r['losses'][-1]:.4f}{mfu}"
+              f"  | runs {r['all_tokens_per_s']} {r['all_cpu_tokens_per_s']}")  # fmt: skip
 
 
 def main() -> None:
@@ -260,6 +292,7 @@ def main() -> None:
     ap.add_argument("--seq-len", type=int, default=128)
     ap.add_argument("--rows", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, help="CPU threads for every side (default: torch's, every core)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--peak-tflops", type=float, help="the chip's dense bf16 peak, for MFU (default: known chips)")
     args = ap.parse_args()
@@ -267,6 +300,10 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()  # TRL's tokenizing passes
+    if args.threads:  # the engine sets its own count from this variable (engine.cpu_threads)
+        torch.set_num_threads(args.threads)
+        os.environ["LORA_LENS_CPU_THREADS"] = str(args.threads)
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU x{torch.get_num_threads()}"
     print(f"device: {device}; steps {args.steps}, batch {args.batch}, max_seq_len {args.seq_len}, "
           f"repeats {args.repeats}")  # fmt: skip

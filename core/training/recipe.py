@@ -222,19 +222,26 @@ def packing_is_exact(model: Any) -> bool:
     return bool(torch.allclose(together.float(), alone.float(), atol=1e-3, rtol=1e-3))
 
 
-PACK_WIDTH = 128  # tokens per packed classification sequence (more if a row is longer): bounds attention's cost
+# Tokens per packed classification sequence; None: the batch's longest row, so a packed batch is never wider
+# (attention's cost) nor longer than the padded one (bench/cls_step.py --width: the best or within noise of it).
+PACK_WIDTH: int | None = None
 
 
 def pack_rows(rows: list[Row], pad_id: int) -> dict:
-    """Classification rows joined, in order, into sequences of ``PACK_WIDTH`` tokens: ``position_ids`` restart
-    at each row, ``segments`` says which row a token belongs to (-1: padding), ``first_token`` where each row
-    starts; ``attention_mask`` marks the real tokens (Trainer's token counter reads it)."""
-    width = max(PACK_WIDTH, *(len(r["input_ids"]) for r in rows))
-    bins: list[list[int]] = [[]]
-    for i, r in enumerate(rows):
-        if len(bins[-1]) and sum(len(rows[j]["input_ids"]) for j in bins[-1]) + len(r["input_ids"]) > width:
-            bins.append([])
-        bins[-1].append(i)
+    """Classification rows joined into sequences of ``PACK_WIDTH`` tokens, first fit, longest row first (fewer
+    sequences than in order): ``position_ids`` restart at each row,
+    ``segments`` says which row a token belongs to (-1: padding), ``first_token`` where each row starts (in the
+    rows' order); ``attention_mask`` marks the real tokens (Trainer's token counter reads it)."""
+    width = max(PACK_WIDTH or 0, *(len(r["input_ids"]) for r in rows))
+    bins: list[list[int]] = []
+    room: list[int] = []
+    for i in sorted(range(len(rows)), key=lambda i: -len(rows[i]["input_ids"])):
+        n = len(rows[i]["input_ids"])
+        b = next((b for b, free in enumerate(room) if free >= n), len(bins))
+        if b == len(bins):
+            bins.append([]), room.append(width)
+        bins[b].append(i)
+        room[b] -= n
     shape = (len(bins), width)
     ids, positions = torch.full(shape, pad_id), torch.zeros(shape, dtype=torch.long)
     segments, first = torch.full(shape, -1), torch.zeros((len(rows), 2), dtype=torch.long)
@@ -250,49 +257,104 @@ def pack_rows(rows: list[Row], pad_id: int) -> dict:
             "segments": segments, "first_token": first, "labels": labels}  # fmt: skip
 
 
-def packed_forward(model: Any, inputs: dict) -> Any:
+def packed_forward(model: Any, inputs: dict, first_token_layer: bool = False) -> Any:
     """A packed classification batch through ``model``: a block-diagonal mask keeps rows apart (padding
-    attends only to padding), and the encoder hands the head each row's first token, as a padded batch would."""
+    attends only to padding), and the encoder hands the head each row's first token, as a padded batch would.
+    ``first_token_layer``: the last layer is computed only there (``first_token_forward``)."""
     segments, first = inputs["segments"], inputs["first_token"]
     mask = (segments[:, :, None] == segments[:, None, :])[:, None]
     rest = {k: v for k, v in inputs.items() if k not in ("segments", "first_token", "attention_mask")}
+    body = _body(model)
+    if hasattr(body.embeddings, "create_position_ids_from_input_ids"):  # RoBERTa: positions from padding_idx + 1
+        rest["position_ids"] = rest["position_ids"] + body.embeddings.padding_idx + 1
 
     def first_tokens(_module: Any, _args: Any, out: Any) -> Any:
         out.last_hidden_state = out.last_hidden_state[first[:, 0], first[:, 1]][:, None]
         return out
 
-    encoder = _encoder(model)
-    handle = encoder.register_forward_hook(first_tokens)
+    encoder = getattr(body, "encoder", None) or body.transformer  # DistilBERT: transformer
+    last = encoder.layer[-1] if first_token_layer else None
+    # Under activation checkpointing the layer's backward reruns its own forward, after this call: not here.
+    if last is not None and not (getattr(last, "gradient_checkpointing", False) and last.training):
+        last.forward = first_token_forward(last, segments, first)  # this call only: removed below
+        undo = lambda: delattr(last, "forward")  # noqa: E731
+    else:
+        undo = encoder.register_forward_hook(first_tokens).remove
     try:
         return model(**rest, attention_mask=mask)
     finally:
-        handle.remove()
+        undo()
 
 
-def _encoder(model: Any) -> Any:
+def _body(model: Any) -> Any:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return base.base_model.encoder
+    return base.base_model
 
 
-def cls_packing_is_exact(model: Any, pad_id: int) -> bool:
-    """Whether packed classification rows get the logits they get in a padded batch (two-row probe);
-    models whose encoder or head this does not fit fall back to padding."""
-    rows = [{"input_ids": [1, 7, 8, 9, 2], "labels": 0}, {"input_ids": [1, 11, 12, 13, 14, 15, 2], "labels": 1}]
+def first_token_forward(layer: Any, segments: Any, first: Any) -> Any:
+    """An encoder layer's forward computed only at each row's first token, the one position the head reads
+    from the last layer: keys and values still come from all of the row's tokens, so the output there, and
+    every gradient, are the full layer's; the other positions' query, attention, output projection and
+    feed-forward are skipped. BERT-style layers (BERT, MiniLM, RoBERTa) and DistilBERT's; ``(rows, 1, hidden)``."""
+    attn, bins = getattr(layer.attention, "self", layer.attention), first[:, 0]
+    query, key, value = (getattr(attn, n, None) or getattr(attn, f"{n[0]}_lin") for n in ("query", "key", "value"))
+    size = attn.attention_head_size
+    own = segments[bins] == torch.arange(len(first), device=segments.device)[:, None]  # a row's keys: its tokens
+
+    def finish(context: Any, rows: Any) -> Any:  # the attention output projection, residuals, norms, feed-forward
+        if hasattr(layer.attention, "self"):
+            attended = layer.attention.output(context, rows)
+            return layer.output(layer.intermediate(attended), attended)
+        attended = layer.sa_layer_norm(attn.out_lin(context) + rows)
+        return layer.output_layer_norm(layer.ffn(attended) + attended)
+
+    def forward(hidden_states: Any, *_args: Any, **_kwargs: Any) -> Any:
+        def split(x: Any) -> Any:  # (n, tokens, hidden) -> (n, heads, tokens, head size)
+            return x.view(x.shape[0], x.shape[1], -1, size).transpose(1, 2)
+
+        rows = hidden_states[bins, first[:, 1]][:, None]
+        context = torch.nn.functional.scaled_dot_product_attention(
+            split(query(rows)), split(key(hidden_states))[bins], split(value(hidden_states))[bins],
+            attn_mask=own[:, None, None], dropout_p=attn.dropout.p if attn.training else 0.0,
+            scale=getattr(attn, "scaling", size**-0.5),
+        )  # fmt: skip
+        return finish(context.transpose(1, 2).reshape(len(first), 1, -1), rows)
+
+    return forward
+
+
+def cls_packing_is_exact(model: Any, pad_id: int, first_token_layer: bool = False) -> bool:
+    """Whether packed classification rows (``packed_forward``) get the logits, the loss and the gradients of
+    the trainable weights that they get in a padded batch (three-row probe, two rows sharing a sequence);
+    models whose encoder, layers or head this does not fit fall back to padding."""
+    ids = [i for i in range(2, 18) if i != pad_id]  # never the pad id: RoBERTa counts positions past it
+    rows = [{"input_ids": ids[:7], "labels": 0}, {"input_ids": ids[7:11], "labels": 1},
+            {"input_ids": ids[11:14], "labels": 0}]  # fmt: skip
     device = next(model.parameters()).device
-    padded = torch.full((2, 7), pad_id)
-    padded[0, :5], padded[1] = torch.tensor(rows[0]["input_ids"]), torch.tensor(rows[1]["input_ids"])
-    attention = (torch.arange(7)[None] < torch.tensor([[5], [7]])).long()
+    padded = [torch.tensor(r["input_ids"] + [pad_id] * (7 - len(r["input_ids"]))) for r in rows]
+    attention = (torch.arange(7)[None] < torch.tensor([[7], [4], [3]])).long()
+    labels = torch.tensor([r["labels"] for r in rows], device=device)
     training, _ = model.training, model.eval()  # no dropout in the comparison
+    trained = [p for p in model.parameters() if p.requires_grad]
     try:
-        with torch.no_grad():
-            alone = model(input_ids=padded.to(device), attention_mask=attention.to(device)).logits
-            packed = {k: v.to(device) for k, v in pack_rows(rows, pad_id).items() if k != "labels"}
-            together = packed_forward(model, packed).logits
+        with torch.enable_grad():
+            alone = model(input_ids=torch.stack(padded).to(device), attention_mask=attention.to(device), labels=labels)
+            packed = {k: v.to(device) for k, v in pack_rows(rows, pad_id).items()}
+            together = packed_forward(model, packed, first_token_layer=first_token_layer)
+            grads = [torch.autograd.grad(out.loss, trained, allow_unused=True) for out in (alone, together)]
     except (AttributeError, TypeError, ValueError, RuntimeError, IndexError):
         return False
     finally:
         model.train(training)
-    return together.shape == alone.shape and bool(torch.allclose(together, alone, atol=1e-4, rtol=1e-4))
+    return (together.logits.shape == alone.logits.shape and packed["input_ids"].shape[0] < len(rows)
+            and bool(torch.allclose(together.logits, alone.logits, atol=1e-4, rtol=1e-4))
+            and all(_same_gradient(a, b) for a, b in zip(*grads, strict=True)))  # fmt: skip
+
+
+def _same_gradient(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(torch.allclose(a, b, atol=1e-5, rtol=1e-3))
 
 
 def labels_only_loss(model: Any, inputs: dict, num_items_in_batch: Any = None) -> tuple[Any, Any]:
@@ -375,8 +437,8 @@ def build_trainer(
     padding_free: bool = False, labels_only_head: bool = False,
 ) -> Any:  # fmt: skip
     """A ``Trainer`` over pre-tokenized rows (a plain list is a dataset: Trainer needs len and indexing).
-    Speed options: ``padding_free`` batches (when ``packing_is_exact`` / ``cls_packing_is_exact``) and, for SFT,
-    the LM head on labels only."""
+    Speed options: ``padding_free`` batches (when ``packing_is_exact`` / ``cls_packing_is_exact``; classification
+    also runs its last layer at the first tokens only when that probe passes) and, for SFT, the LM head on labels only."""
     from transformers import Trainer
 
     sft = task == "causal-lm"
@@ -385,7 +447,7 @@ def build_trainer(
     class RecipeTrainer(Trainer):
         def compute_loss(self, model: Any, inputs: dict, return_outputs: bool = False, num_items_in_batch: Any = None):  # noqa: ANN202
             if "segments" in inputs:  # a packed classification batch: the model's own loss on its own logits
-                outputs = packed_forward(model, inputs)
+                outputs = packed_forward(model, inputs, first_token_layer=first_layer)
                 return (outputs.loss, outputs) if return_outputs else outputs.loss
             if not head_on_labels:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
@@ -397,7 +459,9 @@ def build_trainer(
     packed = sft and padding_free and packing_is_exact(model)
     if packed:  # a padding-free batch has no attention mask and no padding: every token is real
         args.include_num_input_tokens_seen = "all"
-    packed = packed or (task == "seq-cls" and padding_free and cls_packing_is_exact(model, tok.pad_token_id))
+    cls_packed = task == "seq-cls" and padding_free and cls_packing_is_exact(model, tok.pad_token_id)
+    first_layer = cls_packed and cls_packing_is_exact(model, tok.pad_token_id, first_token_layer=True)
+    packed = packed or cls_packed
     collator = make_collator(tok, task, padding_free=packed)
     return RecipeTrainer(
         model=model, args=args, data_collator=collator, train_dataset=train_rows, eval_dataset=val_rows or None,
