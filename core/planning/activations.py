@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from core.compat import checkpointing_flags_only
@@ -108,7 +109,10 @@ def saved_activations(model: nn.Module, inventory, budget, lora_config, task: st
             names[f"{stacks[k].prefix}.{keep[k].index(idx)}.{rest}"] = r
     config = replace(lora_config, target_modules=sorted(names), layers_to_transform=None, layers_pattern=None,
                      rank_pattern={re_exact(n): r for n, r in names.items()}, exclude_modules=None)
-    peft_model = get_peft_model(meta, config, low_cpu_mem_usage=True)
+    # Adapter weights on the meta device through this thread's default device: PEFT's low_cpu_mem_usage would patch
+    # nn.Module.register_parameter process-wide, under the feet of a training run wrapping or loading in another thread.
+    with torch.device("meta"):
+        peft_model = get_peft_model(meta, config)
     peft_model.train()
     tags = {peft_model.get_submodule(_peft_prefix(peft_model, s.prefix))[i]: (k, idx)
             for k, (s, kept) in enumerate(zip(stacks, keep, strict=True)) for i, idx in enumerate(kept)}
