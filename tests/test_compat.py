@@ -72,3 +72,27 @@ def test_auto_class_for_unknown_is_none() -> None:
     with pytest.raises(ValueError):
         transformers.AutoModelForCausalLM.from_config(transformers.T5Config())
     assert auto_class_for(transformers.AutoModelForSequenceClassification, config) is not None
+
+
+@pytest.mark.parametrize("kind", ["forward", "forward_kwargs", "forward_pre", "full_backward"])
+def test_remove_hooks_except_is_what_a_handles_remove_does(kind: str) -> None:
+    from core.compat import hook_ids, remove_hooks_except
+
+    layer = torch.nn.Linear(4, 4)
+    calls: list[str] = []
+    kept = layer.register_forward_hook(lambda *_: calls.append("kept"))
+    before = hook_ids(layer)
+    register = {
+        "forward": lambda: layer.register_forward_hook(lambda *_: calls.append("new")),
+        "forward_kwargs": lambda: layer.register_forward_hook(lambda *_: calls.append("new"), with_kwargs=True),
+        "forward_pre": lambda: layer.register_forward_pre_hook(lambda *_: calls.append("new")),
+        "full_backward": lambda: layer.register_full_backward_hook(lambda *_: calls.append("new")),
+    }[kind]
+    handle = register()
+    assert hook_ids(layer) == before | {handle.id}
+    remove_hooks_except(layer, before)
+    assert hook_ids(layer) == before
+    layer(torch.ones(1, 4, requires_grad=True)).sum().backward()
+    assert calls == ["kept"]
+    kept.remove()
+    assert hook_ids(layer) == frozenset()

@@ -44,12 +44,21 @@ def _sweep(plans=PLANS, settings=SETTINGS, seeds=(1,)) -> Sweep:
     return Sweep(MINILM, "rotten-tomatoes", tuple(plans), settings, tuple(seeds))
 
 
+REVIEWS = ["A sharp, funny film.", "Dull."]
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
+    """The sweep's results, and each plan's TrainResult with its logits on ``REVIEWS`` taken as the plan ended (the
+    next plan re-wraps the shared base: a plan's live model lasts until then)."""
     trained = {}
-    results = run_sweep(_sweep(), _data(), None, tmp_path_factory.mktemp("sweep"),
-                        on_result=lambda r, t: trained.__setitem__(r.name, t))  # fmt: skip
-    return results, trained
+
+    def keep(result, t) -> None:
+        with torch.no_grad():
+            t.logits = t.model(**t.tokenizer(REVIEWS, padding=True, return_tensors="pt")).logits
+        trained[result.name] = t
+
+    return run_sweep(_sweep(), _data(), None, tmp_path_factory.mktemp("sweep"), on_result=keep), trained
 
 
 def _peft_count(plan: LoraPlan, labels: tuple[str, ...]) -> int:
@@ -81,11 +90,12 @@ def test_every_adapter_reloads_in_peft_with_equal_logits(swept):
     results, trained = swept
     for r in results:
         t = trained[r.name]
-        batch = t.tokenizer(["A sharp, funny film.", "Dull."], padding=True, return_tensors="pt")
+        batch = t.tokenizer(REVIEWS, padding=True, return_tensors="pt")
         base = load_model(t.source.location, "seq-cls", t.labels, t.tokenizer.pad_token_id)
         reloaded = PeftModel.from_pretrained(base, r.adapter_dir).eval()
         with torch.no_grad():
-            assert torch.allclose(reloaded(**batch).logits, t.model(**batch).logits, atol=1e-5), r.name
+            assert torch.allclose(reloaded(**batch).logits, t.logits, atol=1e-5), r.name
+    assert [t.model is None for t in trained.values()] == [True, True, False]  # only the last still wraps the base
 
 
 def test_the_per_plan_learning_rate_reaches_the_trainer(swept):
@@ -121,17 +131,53 @@ def test_a_sweep_evaluates_its_shared_start_once(tmp_path, monkeypatch):
     assert calls == [0, 1, 2, 1, 2]  # the second plan reports the first's step-0 evaluation instead of redoing it
 
 
-def test_plans_train_copies_and_never_the_shared_base():
-    data = _data()
-    train, val = split(_sweep(), data, None)
+def _as_loaded(model) -> dict:
+    """What a base as loaded is: its modules, tensors, ``requires_grad`` flags, hooks, mode and config."""
+    hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules())
+    return {
+        "modules": [(n, type(m).__name__) for n, m in model.named_modules()],
+        "tensors": {k: v.clone() for k, v in model.state_dict().items()},
+        "grads": [(n, p.requires_grad) for n, p in model.named_parameters()],
+        "hooks": hooks, "training": any(m.training for m in model.modules()), "config": model.config.to_dict(),
+    }  # fmt: skip
+
+
+def _same(a: dict, b: dict) -> bool:
+    tensors = a["tensors"].keys() == b["tensors"].keys() and all(torch.equal(a["tensors"][k], b["tensors"][k])
+                                                                  for k in a["tensors"])  # fmt: skip
+    return tensors and all(a[k] == b[k] for k in a if k != "tensors")
+
+
+@pytest.mark.parametrize("checkpointing", [False, True])
+def test_each_plan_wraps_the_one_base_and_leaves_it_as_loaded(tmp_path, checkpointing):
+    """A plan trains on the shared base wrapped by PEFT; the next plan gets it back exactly as loaded (modules,
+    tensors, flags, hooks, config) and the plan before loses its live model (its adapter is on disk)."""
+    from core.training.run_state import RunState
+
+    settings = SETTINGS.with_changes(gradient_checkpointing=checkpointing)
+    train, val = split(_sweep(), _data(), None)
+    shared = share_base(MINILM, "seq-cls", train, val, settings)
+    loaded, base = _as_loaded(shared.model), shared.model
+    first = engine.run_training(MINILM, PLANS[1].plan, train, val, settings, tmp_path / "a", RunState(), shared)
+    assert first is not None and first.model is not None and any("lora_" in n for n, _ in base.named_modules())
+    second = engine.prepare(MINILM, PLANS[0].plan, train, val, settings, shared)
+    assert first.model is None and first.adapter_dir.is_dir() and second.result.model.get_base_model() is base
+    assert shared.bare() is base and shared.reloads == 0 and second.result.model is None
+    again = _as_loaded(base)
+    heads = [k for k in loaded["tensors"] if k.startswith("classifier")]  # each run redraws it from its seed
+    assert heads and all(again["tensors"].pop(k) is not None and loaded["tensors"].pop(k) is not None for k in heads)
+    assert _same(again, loaded)
+
+
+def test_a_base_that_cannot_be_put_back_is_read_again(tmp_path):
+    train, val = split(_sweep(), _data(), None)
     shared = share_base(MINILM, "seq-cls", train, val, SETTINGS)
-    before = {k: v.clone() for k, v in shared.model.state_dict().items()}
-    a = engine.prepare(MINILM, PLANS[0].plan, train, val, SETTINGS, shared)
-    b = engine.prepare(MINILM, PLANS[1].plan, train, val, SETTINGS, shared)
-    assert a.result.model is not b.result.model and a.train_rows is b.train_rows is shared.train_rows
-    assert not any("lora_" in name for name, _ in shared.model.named_modules())
-    after = shared.model.state_dict()
-    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    base = shared.model
+    session = engine.prepare(MINILM, PLANS[0].plan, train, val, SETTINGS, shared)
+    dense = base.bert.pooler.dense
+    dense.weight = torch.nn.Parameter(dense.weight.detach().clone())  # a tensor swapped: not the base as loaded
+    assert shared.bare() is not base and shared.reloads == 1 and session.result.model is None
+    assert not any("lora_" in n for n, _ in shared.model.named_modules())
 
 
 def test_each_seed_starts_from_the_head_and_lora_init_a_separate_run_of_that_seed_starts_from():

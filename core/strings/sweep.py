@@ -64,8 +64,9 @@ STRINGS = {
     ),
     "sweeppage.mem.cuda_max_allocated": ("torch.cuda.max_memory_allocated during the plan", "계획 동안의 torch.cuda.max_memory_allocated"),
     "sweeppage.mem.rss_growth": (
-        "growth of the process's resident memory over its level when the plan started (CPU, sampled every 20 ms)",
-        "계획 시작 시점보다 늘어난 프로세스 상주 메모리 (CPU, 20ms마다 측정)",
+        "growth of the process's resident memory over its level when the plan started (CPU; the shared base weights, "
+        "already in memory, are not counted)",
+        "계획 시작 시점보다 늘어난 프로세스 상주 메모리 (CPU; 이미 메모리에 있는 공유 기본 가중치는 세지 않음)",
     ),
     "sweeppage.how_title": ("How to read this", "이 결과를 읽는 법"),
     "sweeppage.how": (

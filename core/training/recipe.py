@@ -324,13 +324,20 @@ def training_arguments(t: dict, output_dir: str, task: str, has_val: bool, preci
     )  # fmt: skip
 
 
+def packing_keeps_rows_apart(model: Any, tok: Any, task: str) -> bool:
+    """Whether ``model`` may train on packed rows: ``packing_is_exact`` (SFT) or ``cls_packing_is_exact``."""
+    if task == "causal-lm":
+        return packing_is_exact(model)
+    return task == "seq-cls" and cls_packing_is_exact(model, tok.pad_token_id)
+
+
 def build_trainer(
     model: Any, tok: Any, args: Any, task: str, train_rows: list[Row], val_rows: list[Row],
-    padding_free: bool = False, labels_only_head: bool = False,
+    padding_free: bool = False, labels_only_head: bool = False, packs: bool | None = None,
 ) -> Any:  # fmt: skip
     """A ``Trainer`` over pre-tokenized rows (a plain list is a dataset: Trainer needs len and indexing).
-    Speed options: ``padding_free`` batches (when ``packing_is_exact`` / ``cls_packing_is_exact``) and, for SFT,
-    the LM head on labels only."""
+    Speed options: ``padding_free`` batches (when ``packing_keeps_rows_apart``; ``packs`` is its answer when the
+    caller already has it) and, for SFT, the LM head on labels only."""
     from transformers import Trainer
 
     sft = task == "causal-lm"
@@ -348,10 +355,9 @@ def build_trainer(
             loss, outputs = labels_only_loss(model, inputs, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
-    packed = sft and padding_free and packing_is_exact(model)
-    if packed:  # a padding-free batch has no attention mask and no padding: every token is real
+    packed = padding_free and (packing_keeps_rows_apart(model, tok, task) if packs is None else packs)
+    if packed and sft:  # a padding-free batch has no attention mask and no padding: every token is real
         args.include_num_input_tokens_seen = "all"
-    packed = packed or (task == "seq-cls" and padding_free and cls_packing_is_exact(model, tok.pad_token_id))
     collator = make_collator(tok, task, padding_free=packed)
     return RecipeTrainer(
         model=model, args=args, data_collator=collator, train_dataset=train_rows, eval_dataset=val_rows or None,
