@@ -119,16 +119,32 @@ def test_the_step_0_evaluation_is_measured_once_and_equals_a_separate_runs_own(s
     assert [e["step"] for e in shared.evals] == [e["step"] for e in alone.snapshot().evals]
 
 
-def test_a_sweep_evaluates_its_shared_start_once(tmp_path, monkeypatch):
+def test_a_sweep_evaluates_its_shared_start_and_probes_packing_once_with_the_speed_switches_on(tmp_path, monkeypatch):
     from transformers import Trainer
 
-    calls = []
-    loop = Trainer.evaluation_loop
+    from core.training import recipe
+
+    calls, built, probes = [], [], []
+    loop, build, probe = Trainer.evaluation_loop, recipe.build_trainer, recipe.cls_packing_is_exact
     monkeypatch.setattr(Trainer, "evaluation_loop", lambda self, *a, **k: calls.append(self.state.global_step)
                         or loop(self, *a, **k))  # fmt: skip
+    monkeypatch.setattr(recipe, "build_trainer", lambda *a, **k: built.append(k) or build(*a, **k))
+    monkeypatch.setattr(recipe, "cls_packing_is_exact", lambda *a: probes.append(1) or probe(*a))
     results = run_sweep(_sweep(PLANS[:2]), _data(), None, tmp_path)
     assert [len(r.evals) for r in results] == [3, 3] and [e["step"] for e in results[1].evals] == [0, 1, 2]
     assert calls == [0, 1, 2, 1, 2]  # the second plan reports the first's step-0 evaluation instead of redoing it
+    assert [(k["padding_free"], k["labels_only_head"], k["packs"]) for k in built] == [(True, True, True)] * 2
+    assert probes == [1]  # a property of the base: probed for the first plan only
+
+
+@pytest.mark.parametrize(("task", "steps"), [("causal-lm", 12), ("seq-cls", 60)])
+def test_a_sweeps_defaults_evaluate_at_the_start_and_end_only_with_the_speed_switches(task, steps):
+    from core.training.sweep import sweep_settings
+
+    s = sweep_settings(task)
+    assert (s.max_steps, s.eval_every, s.padding_free, s.labels_only_head) == (steps, steps, True, True)
+    assert s.batch_size == TrainSettings.for_task(task).batch_size
+    assert sweep_settings(task, max_steps=5).eval_every == 5 and sweep_settings(task, eval_every=2).eval_every == 2
 
 
 def _as_loaded(model) -> dict:
@@ -322,6 +338,60 @@ def test_the_workspace_keeps_a_sweep_across_a_reopen(tmp_path):
         assert store.delete_sweep(a, record.number) and len(store.sweeps(a)) == 1
 
 
+def _upload(n: int = 24):
+    """Rows as an upload gives them (``dataset_from_frame``'s name): no bundled set can bring them back."""
+    from core.data.dataset import TextDataset
+
+    return TextDataset("upload", _data(n).examples, dropped=3)
+
+
+def test_a_sweep_keeps_its_own_rows_for_its_visitor_across_a_restart(tmp_path):
+    """The split rows are stored once with the sweep: a re-run after a restart trains on the very same rows; another
+    visitor gets nothing; once removed, one sentence says so (en and ko); a bundled sweep recorded without rows
+    gets its bundled set."""
+    import shutil
+
+    from core.data.splits import train_val_split
+    from core.workspace.identity import new_visitor_id
+    from core.workspace.store import WorkspaceStore
+    from core.workspace.sweep_data import DATA
+
+    a, b = new_visitor_id(), new_visitor_id()
+    sweep = Sweep(MINILM, "upload", PLANS[:2], SETTINGS)
+    train, val = train_val_split(_upload(), SETTINGS.val_fraction, SETTINGS.seed)
+    with WorkspaceStore(tmp_path / "ws.sqlite3") as store:
+        number = store.add_sweep(a, sweep, train, val).number
+        legacy = store.add_sweep(a, _sweep()).number  # bundled, recorded before rows were kept
+    with WorkspaceStore(tmp_path / "ws.sqlite3") as store:  # the server restarted
+        assert store.sweep_data(a, number) == (train, val) and store.sweep_data(a, number)[0].dropped == 3
+        with pytest.raises(LensError) as other:
+            store.sweep_data(b, number)
+        assert other.value.key == "sweep.no_sweep"
+        again, none = store.sweep_data(a, legacy)
+        assert again == load_bundled("rotten-tomatoes", "seq-cls") and none is None
+        (folder,) = [Path(r.folder) for r in store.sweeps(a) if r.number == number]
+        shutil.rmtree(folder / DATA)  # e.g. a cleanup freed the space
+        with pytest.raises(LensError) as gone:
+            store.sweep_data(a, number)
+    assert gone.value.key == "sweep.data_gone"
+    assert gone.value.message("en").startswith("The data this sweep trained on is no longer kept")
+    assert gone.value.message("ko").startswith("이 스윕이 학습한 데이터가 더 이상 보관되어 있지 않습니다")
+
+
+def test_a_sweep_refuses_to_keep_rows_larger_than_its_bound(tmp_path, monkeypatch):
+    from core.workspace import sweep_data
+    from core.workspace.identity import new_visitor_id
+    from core.workspace.store import WorkspaceStore
+
+    monkeypatch.setattr(sweep_data, "MAX_DATA_BYTES", 1000)
+    visitor = new_visitor_id()
+    with WorkspaceStore(tmp_path / "ws.sqlite3") as store:
+        with pytest.raises(LensError) as big:
+            store.add_sweep(visitor, _sweep(), _upload(), _upload(4))
+        assert big.value.key == "sweep.data_too_big" and store.sweeps(visitor) == []
+    assert not list((tmp_path / "visitors").rglob("*.jsonl"))
+
+
 def test_cli_prints_one_json_line_per_plan_and_the_pareto_set(tmp_path, capsys):
     from core.cli.main import main
     from core.planning.plans_io import SavedPlan, export_plans
@@ -440,3 +510,48 @@ def test_a_sweep_of_this_process_is_not_taken_for_an_interrupted_one():
 
     assert not interrupted("someone", 1, "running", time.time())  # recorded by this process while it submits
     assert interrupted("someone", 1, "running", 0.0) and not interrupted("someone", 1, "done", 0.0)
+
+
+def test_a_sweep_made_from_an_upload_reruns_after_a_restart_and_says_when_its_rows_are_gone(monkeypatch):
+    """Recorded by an earlier server process from an upload (the upload itself is long gone): a reload of the page
+    re-runs it on its kept rows; once they are removed, the button is off and one sentence says why."""
+    import shutil
+
+    from core.data.splits import train_val_split
+    from core.training import sweep_run
+    from core.workspace.store import WorkspaceStore
+    from core.workspace.sweep_data import DATA
+
+    owner = _sweep_page().session_state["app.visitor"]
+    sweep = Sweep(MINILM, "upload", PLANS[:2], SETTINGS)
+    train, val = train_val_split(_upload(), SETTINGS.val_fraction, SETTINGS.seed)
+    with WorkspaceStore() as store:
+        record = store.add_sweep(owner, sweep, train, val)
+        store.update_sweep(owner, record.number, status="done")
+    monkeypatch.setattr(sweep_run, "PROCESS_STARTED", time.time() + 1)  # this process started after it
+
+    def reload():
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+        at.session_state["app.visitor"] = owner
+        at.run()
+        at.switch_page("pages/sweep.py").run()
+        at.selectbox(key="sweep.pick").set_value(record.number).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    at = reload()
+    assert not at.button(key="sweep.rerun").disabled
+    at.button(key="sweep.rerun").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with WorkspaceStore() as store:
+        (again,) = [r for r in store.sweeps(owner) if r.number > record.number]
+        assert again.sweep == sweep and store.sweep_data(owner, again.number) == (train, val)
+    run = sweep_run.live_sweep(owner, again.number)
+    assert (run.train, run.val) == (train, val)
+    _wait_for(lambda: run.finished, timeout=300)
+    shutil.rmtree(Path(record.folder) / DATA)
+    at = reload()  # (the Korean sentence: test_a_sweep_keeps_its_own_rows_...; AppTest cannot switch pages in ko)
+    assert at.button(key="sweep.rerun").disabled
+    assert any("The data this sweep trained on is no longer kept" in c.value for c in at.caption)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import re
 import resource
@@ -73,6 +74,7 @@ class PeakMemory:
         if self.kind == "cuda_max_allocated":
             torch.cuda.reset_peak_memory_stats()
             return self
+        _give_back_free_memory()
         self._start = self._peak = _rss()
         self._hwm = _reset_high_water_mark()
         if not self._hwm:
@@ -106,6 +108,15 @@ def _rss() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def _give_back_free_memory() -> None:
+    """glibc keeps memory a finished plan freed and lends it to the next one, which would then look smaller than
+    it is: ``malloc_trim`` returns it to the system first, so every plan's growth counts what it allocates."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: growth may undercount plans after the first
+        pass
+
+
 def _reset_high_water_mark() -> bool:
     """Linux: "5" resets the process's peak resident set (``VmHWM``) to its current size."""
     try:
@@ -130,6 +141,8 @@ def train_plan(
     workdir: Path, state: RunState, budget: int,
 ) -> tuple[PlanResult, TrainResult | None]:
     """Train one (plan, seed) on the shared base with the engine, measuring it; never raises."""
+    shared.bare()  # the plan before lets go of the base (and its memory) before this one is measured
+    free_memory()
     started = time.monotonic()
     with PeakMemory() as memory:
         trained = run_training(sweep.model, item.plan, train, val, sweep.settings_for(item, seed), workdir, state,
@@ -216,7 +229,7 @@ class SweepRun:
             runner = functools.partial(self._run, item, seed)
             self.job_ids.append(manager.submit(
                 owner, self.sweep.model, item.plan, self.train, self.val, self.sweep.settings_for(item, seed),
-                workdir=plan_folder(self.root, index, item, seed), runner=runner,
+                workdir=plan_folder(self.root, index, item, seed), runner=runner, keep_rows=False,
             ))  # fmt: skip
         return list(self.job_ids)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from core.data.dataset import TextDataset
 from core.errors import LensError
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
@@ -24,6 +25,7 @@ from core.workspace.naming import unique_name
 from core.workspace.paths import db_path, is_inside, remove_folder, run_dir, visitor_dir
 from core.workspace.records import parse_plan, parse_prefs, parse_run
 from core.workspace.schema import migrate
+from core.workspace.sweep_data import rerun_data, save_sweep_data
 
 MAX_SWEEPS = 50  # sweep records per visitor
 SWEEPS = "sweeps"
@@ -322,8 +324,11 @@ class WorkspaceStore:
 
     # --- sweeps ---------------------------------------------------------------------
 
-    def add_sweep(self, visitor: str, sweep: Sweep) -> SweepRecord:
-        """Record a new sweep as ``#N`` (one more than the visitor's highest) with its empty folder created."""
+    def add_sweep(
+        self, visitor: str, sweep: Sweep, train: TextDataset | None = None, val: TextDataset | None = None
+    ) -> SweepRecord:
+        """Record a new sweep as ``#N`` (one more than the visitor's highest) with its folder created, holding the
+        rows it trains on when given (``sweep_data``: a re-run needs them after the upload is gone)."""
         key = visitor_key(visitor)
         with self._write() as db:
             now = self._touch(db, key)
@@ -334,8 +339,21 @@ class WorkspaceStore:
             folder = visitor_dir(self.root, key) / SWEEPS / str(number)
             record = SweepRecord(number, sweep, "running", (), str(folder), now, now)
             self._put_sweep(db, key, record)
-            folder.mkdir(parents=True, exist_ok=True)
+            try:  # inside the transaction: no row without its folder and rows
+                folder.mkdir(parents=True, exist_ok=True)
+                if train is not None and val is not None:
+                    save_sweep_data(folder, train, val)
+            except OSError as exc:
+                remove_folder(self.root, folder)
+                raise LensError("train.save_failed", detail=str(exc)[:200]) from None
         return record
+
+    def sweep_data(self, visitor: str, number: int) -> tuple[TextDataset, TextDataset | None]:
+        """The rows to re-run the visitor's sweep ``#number`` on (``sweep_data.rerun_data``), from their own folder."""
+        key = visitor_key(visitor)
+        with self._read() as db:
+            record = self._get_sweep(db, key, number)
+        return rerun_data(Path(record.folder), record.sweep.data_name, record.sweep.task)
 
     def update_sweep(
         self, visitor: str, number: int, status: str | None = None, result: PlanResult | None = None
