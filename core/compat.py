@@ -145,3 +145,21 @@ def init_fresh_weights(model: Any, module: Any) -> None:
         if getattr(tensor, "_is_hf_initialized", False):
             tensor._is_hf_initialized = False
     module.apply(model._init_weights)
+
+
+# torch 2.13: a module's hooks live in private dicts keyed by the hook's id (RemovableHandle removes from them).
+_HOOK_DICTS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks",
+               "_forward_pre_hooks_with_kwargs", "_backward_hooks", "_backward_pre_hooks")  # fmt: skip
+
+
+def hook_ids(module: Any) -> frozenset[int]:
+    """The ids of every hook registered on ``module`` itself (not its children)."""
+    return frozenset(k for name in _HOOK_DICTS for k in getattr(module, name, {}))
+
+
+def remove_hooks_except(module: Any, keep: frozenset[int]) -> None:
+    """Remove every hook of ``module`` whose id is not in ``keep``, as its handle's ``remove()`` would."""
+    for name in _HOOK_DICTS:
+        hooks = getattr(module, name, None)
+        for key in [k for k in hooks or () if k not in keep]:
+            del hooks[key]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from core.data.bundled import load_bundled
 from core.training.sweep_run import SweepRun, forget_live, interrupted, live_sweep
+from core.workspace.sweep_data import can_rerun
 from ui.state import store, tr, visitor
 from ui.sweep_panels import finish, live, render_results
 from ui.sweep_setup import render_setup, start
@@ -53,11 +55,14 @@ def render_history() -> None:
     render_results(record)
     c1, c2 = st.columns(2)
     busy = any(_running(n) is not None for n in records)
-    if c1.button(tr("sweeppage.rerun"), key="sweep.rerun", disabled=busy):
-        data = guarded(lambda: load_bundled(record.sweep.data_name, record.sweep.task))
-        if data is not None and guarded(lambda: start(record.sweep, data)):
+    kept = can_rerun(Path(record.folder), record.sweep.data_name)
+    if c1.button(tr("sweeppage.rerun"), key="sweep.rerun", disabled=busy or not kept):
+        data = guarded(lambda: store().sweep_data(visitor(), number))
+        if data is not None and guarded(lambda: start(record.sweep, *data)):
             st.session_state.pop("sweep.pick", None)
             st.rerun()
+    if not kept:
+        c1.caption(tr("sweep.data_gone"))
     if c2.button(tr("sweeppage.delete"), key="sweep.delete", disabled=_running(number) is not None):
         forget_live(visitor(), number)
         guarded(lambda: store().delete_sweep(visitor(), number))

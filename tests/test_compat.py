@@ -103,3 +103,27 @@ def test_watch_recomputed_sees_what_the_plain_forward_saves_until_backward_uses_
         torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False).sum().backward()
     assert kept and sorted(storages(kept).values()) == sorted(storages(plain).values())
     assert all(ref() is None for ref in alive)
+
+
+@pytest.mark.parametrize("kind", ["forward", "forward_kwargs", "forward_pre", "full_backward"])
+def test_remove_hooks_except_is_what_a_handles_remove_does(kind: str) -> None:
+    from core.compat import hook_ids, remove_hooks_except
+
+    layer = torch.nn.Linear(4, 4)
+    calls: list[str] = []
+    kept = layer.register_forward_hook(lambda *_: calls.append("kept"))
+    before = hook_ids(layer)
+    register = {
+        "forward": lambda: layer.register_forward_hook(lambda *_: calls.append("new")),
+        "forward_kwargs": lambda: layer.register_forward_hook(lambda *_: calls.append("new"), with_kwargs=True),
+        "forward_pre": lambda: layer.register_forward_pre_hook(lambda *_: calls.append("new")),
+        "full_backward": lambda: layer.register_full_backward_hook(lambda *_: calls.append("new")),
+    }[kind]
+    handle = register()
+    assert hook_ids(layer) == before | {handle.id}
+    remove_hooks_except(layer, before)
+    assert hook_ids(layer) == before
+    layer(torch.ones(1, 4, requires_grad=True)).sum().backward()
+    assert calls == ["kept"]
+    kept.remove()
+    assert hook_ids(layer) == frozenset()

@@ -388,3 +388,31 @@ def test_configure_and_compare_panels_say_the_attention_kind() -> None:
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     assert any("`sdpa` attention" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_an_estimate_never_puts_another_threads_new_weights_on_the_meta_device():
+    """The trace wraps its meta copy with PEFT on this thread's default device only: a training run that builds or
+    wraps a model in another thread meanwhile gets real weights (PEFT's low_cpu_mem_usage patched every thread's
+    ``register_parameter``, so they came out on meta or raised)."""
+    import threading
+
+    from core.models.meta import build_meta_model
+    from core.models.sources import load_config
+    from core.models.spec import ModelSpec
+
+    meta = build_meta_model(load_config(ModelSpec("embedded", "smollm2", "causal-lm")))
+    inv = list_adaptable_layers(meta)
+    plan = LoraPlan(target_regex="all-linear", r=8)
+    budget, done, devices = compute_budget(inv, plan), threading.Event(), set()
+
+    def estimate() -> None:
+        for batch in range(1, 9):  # a new key each time: no cached answer
+            estimate_training_memory(inv, budget, MemorySettings("fp32", batch, 16, device="cpu"), plan=plan)
+        done.set()
+
+    worker = threading.Thread(target=estimate)
+    worker.start()
+    while not done.is_set():
+        devices.add(torch.nn.Linear(8, 8).weight.device.type)
+    worker.join()
+    assert devices == {"cpu"}

@@ -44,12 +44,21 @@ def _sweep(plans=PLANS, settings=SETTINGS, seeds=(1,)) -> Sweep:
     return Sweep(MINILM, "rotten-tomatoes", tuple(plans), settings, tuple(seeds))
 
 
+REVIEWS = ["A sharp, funny film.", "Dull."]
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
+    """The sweep's results, and each plan's TrainResult with its logits on ``REVIEWS`` taken as the plan ended (the
+    next plan re-wraps the shared base: a plan's live model lasts until then)."""
     trained = {}
-    results = run_sweep(_sweep(), _data(), None, tmp_path_factory.mktemp("sweep"),
-                        on_result=lambda r, t: trained.__setitem__(r.name, t))  # fmt: skip
-    return results, trained
+
+    def keep(result, t) -> None:
+        with torch.no_grad():
+            t.logits = t.model(**t.tokenizer(REVIEWS, padding=True, return_tensors="pt")).logits
+        trained[result.name] = t
+
+    return run_sweep(_sweep(), _data(), None, tmp_path_factory.mktemp("sweep"), on_result=keep), trained
 
 
 def _peft_count(plan: LoraPlan, labels: tuple[str, ...]) -> int:
@@ -81,11 +90,12 @@ def test_every_adapter_reloads_in_peft_with_equal_logits(swept):
     results, trained = swept
     for r in results:
         t = trained[r.name]
-        batch = t.tokenizer(["A sharp, funny film.", "Dull."], padding=True, return_tensors="pt")
+        batch = t.tokenizer(REVIEWS, padding=True, return_tensors="pt")
         base = load_model(t.source.location, "seq-cls", t.labels, t.tokenizer.pad_token_id)
         reloaded = PeftModel.from_pretrained(base, r.adapter_dir).eval()
         with torch.no_grad():
-            assert torch.allclose(reloaded(**batch).logits, t.model(**batch).logits, atol=1e-5), r.name
+            assert torch.allclose(reloaded(**batch).logits, t.logits, atol=1e-5), r.name
+    assert [t.model is None for t in trained.values()] == [True, True, False]  # only the last still wraps the base
 
 
 def test_the_per_plan_learning_rate_reaches_the_trainer(swept):
@@ -109,29 +119,99 @@ def test_the_step_0_evaluation_is_measured_once_and_equals_a_separate_runs_own(s
     assert [e["step"] for e in shared.evals] == [e["step"] for e in alone.snapshot().evals]
 
 
-def test_a_sweep_evaluates_its_shared_start_once(tmp_path, monkeypatch):
+def test_a_sweep_evaluates_its_shared_start_and_probes_packing_once_with_the_speed_switches_on(tmp_path, monkeypatch):
     from transformers import Trainer
 
-    calls = []
-    loop = Trainer.evaluation_loop
+    from core.training import recipe
+
+    calls, built, probes = [], [], []
+    loop, build, probe = Trainer.evaluation_loop, recipe.build_trainer, recipe.cls_packing_is_exact
     monkeypatch.setattr(Trainer, "evaluation_loop", lambda self, *a, **k: calls.append(self.state.global_step)
                         or loop(self, *a, **k))  # fmt: skip
+    monkeypatch.setattr(recipe, "build_trainer", lambda *a, **k: built.append(k) or build(*a, **k))
+    monkeypatch.setattr(recipe, "cls_packing_is_exact", lambda *a, **k: probes.append(k) or probe(*a, **k))
     results = run_sweep(_sweep(PLANS[:2]), _data(), None, tmp_path)
     assert [len(r.evals) for r in results] == [3, 3] and [e["step"] for e in results[1].evals] == [0, 1, 2]
     assert calls == [0, 1, 2, 1, 2]  # the second plan reports the first's step-0 evaluation instead of redoing it
+    assert [(k["padding_free"], k["labels_only_head"], k["packs"]) for k in built] == [(True, True, (True, True))] * 2
+    assert probes == [{}, {"first_token_layer": True}]  # a property of the base: probed for the first plan only
 
 
-def test_plans_train_copies_and_never_the_shared_base():
-    data = _data()
-    train, val = split(_sweep(), data, None)
+@pytest.mark.parametrize(("task", "steps"), [("causal-lm", 12), ("seq-cls", 60)])
+def test_a_sweeps_defaults_evaluate_at_the_start_and_end_only_with_the_speed_switches(task, steps):
+    from core.training.sweep import sweep_settings
+
+    s = sweep_settings(task)
+    assert (s.max_steps, s.eval_every, s.padding_free, s.labels_only_head) == (steps, steps, True, True)
+    assert s.batch_size == TrainSettings.for_task(task).batch_size
+    assert sweep_settings(task, max_steps=5).eval_every == 5 and sweep_settings(task, eval_every=2).eval_every == 2
+
+
+def _as_loaded(model) -> dict:
+    """What a base as loaded is: its modules, tensors, ``requires_grad`` flags, hooks, mode and config."""
+    hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules())
+    return {
+        "modules": [(n, type(m).__name__) for n, m in model.named_modules()],
+        "tensors": {k: v.clone() for k, v in model.state_dict().items()},
+        "grads": [(n, p.requires_grad) for n, p in model.named_parameters()],
+        "hooks": hooks, "training": any(m.training for m in model.modules()), "config": model.config.to_dict(),
+    }  # fmt: skip
+
+
+def _same(a: dict, b: dict) -> bool:
+    tensors = a["tensors"].keys() == b["tensors"].keys() and all(torch.equal(a["tensors"][k], b["tensors"][k])
+                                                                  for k in a["tensors"])  # fmt: skip
+    return tensors and all(a[k] == b[k] for k in a if k != "tensors")
+
+
+@pytest.mark.parametrize("checkpointing", [False, True])
+def test_each_plan_wraps_the_one_base_and_leaves_it_as_loaded(tmp_path, checkpointing):
+    """A plan trains on the shared base wrapped by PEFT; the next plan gets it back exactly as loaded (modules,
+    tensors, flags, hooks, config) and the plan before loses its live model (its adapter is on disk)."""
+    from core.training.run_state import RunState
+
+    settings = SETTINGS.with_changes(gradient_checkpointing=checkpointing)
+    train, val = split(_sweep(), _data(), None)
+    shared = share_base(MINILM, "seq-cls", train, val, settings)
+    loaded, base = _as_loaded(shared.model), shared.model
+    first = engine.run_training(MINILM, PLANS[1].plan, train, val, settings, tmp_path / "a", RunState(), shared)
+    assert first is not None and first.model is not None and any("lora_" in n for n, _ in base.named_modules())
+    second = engine.prepare(MINILM, PLANS[0].plan, train, val, settings, shared)
+    assert first.model is None and first.adapter_dir.is_dir() and second.result.model.get_base_model() is base
+    assert shared.bare() is base and shared.reloads == 0 and second.result.model is None
+    again = _as_loaded(base)
+    heads = [k for k in loaded["tensors"] if k.startswith("classifier")]  # each run redraws it from its seed
+    assert heads and all(again["tensors"].pop(k) is not None and loaded["tensors"].pop(k) is not None for k in heads)
+    assert _same(again, loaded)
+
+
+def test_a_base_that_cannot_be_put_back_is_read_again(tmp_path):
+    train, val = split(_sweep(), _data(), None)
     shared = share_base(MINILM, "seq-cls", train, val, SETTINGS)
-    before = {k: v.clone() for k, v in shared.model.state_dict().items()}
-    a = engine.prepare(MINILM, PLANS[0].plan, train, val, SETTINGS, shared)
-    b = engine.prepare(MINILM, PLANS[1].plan, train, val, SETTINGS, shared)
-    assert a.result.model is not b.result.model and a.train_rows is b.train_rows is shared.train_rows
-    assert not any("lora_" in name for name, _ in shared.model.named_modules())
-    after = shared.model.state_dict()
-    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    base = shared.model
+    session = engine.prepare(MINILM, PLANS[0].plan, train, val, SETTINGS, shared)
+    dense = base.bert.pooler.dense
+    dense.weight = torch.nn.Parameter(dense.weight.detach().clone())  # a tensor swapped: not the base as loaded
+    assert shared.bare() is not base and shared.reloads == 1 and session.result.model is None
+    assert not any("lora_" in n for n, _ in shared.model.named_modules())
+
+
+@pytest.mark.parametrize("init", ["pissa", "olora"])
+def test_after_a_plan_that_rewrites_the_base_the_next_plan_gets_the_weights_as_on_disk(tmp_path, init):
+    """PiSSA/OLoRA subtract their initial adapter from the base weights in place (same tensors, new values): the next
+    plan must not train on that residual base."""
+    from core.training.loader import load_model, weights_source
+    from core.training.run_state import RunState
+
+    train, val = split(_sweep(), _data(), None)
+    shared = share_base(MINILM, "seq-cls", train, val, SETTINGS)
+    plan = LoraPlan(targets=("query", "value"), r=2, lora_alpha=4, init_lora_weights=init, task="seq-cls")
+    assert engine.run_training(MINILM, plan, train, val, SETTINGS, tmp_path / init, RunState(), shared) is not None
+    base = shared.bare().state_dict()
+    disk = load_model(weights_source(MINILM).location, "seq-cls", shared.labels, shared.tokenizer.pad_token_id)
+    keys = [k for k in disk.state_dict() if not k.startswith("classifier")]
+    assert "bert.encoder.layer.0.attention.self.query.weight" in keys
+    assert all(torch.equal(base[k], disk.state_dict()[k]) for k in keys)
 
 
 def test_each_seed_starts_from_the_head_and_lora_init_a_separate_run_of_that_seed_starts_from():
@@ -276,6 +356,60 @@ def test_the_workspace_keeps_a_sweep_across_a_reopen(tmp_path):
         assert store.delete_sweep(a, record.number) and len(store.sweeps(a)) == 1
 
 
+def _upload(n: int = 24):
+    """Rows as an upload gives them (``dataset_from_frame``'s name): no bundled set can bring them back."""
+    from core.data.dataset import TextDataset
+
+    return TextDataset("upload", _data(n).examples, dropped=3)
+
+
+def test_a_sweep_keeps_its_own_rows_for_its_visitor_across_a_restart(tmp_path):
+    """The split rows are stored once with the sweep: a re-run after a restart trains on the very same rows; another
+    visitor gets nothing; once removed, one sentence says so (en and ko); a bundled sweep recorded without rows
+    gets its bundled set."""
+    import shutil
+
+    from core.data.splits import train_val_split
+    from core.workspace.identity import new_visitor_id
+    from core.workspace.store import WorkspaceStore
+    from core.workspace.sweep_data import DATA
+
+    a, b = new_visitor_id(), new_visitor_id()
+    sweep = Sweep(MINILM, "upload", PLANS[:2], SETTINGS)
+    train, val = train_val_split(_upload(), SETTINGS.val_fraction, SETTINGS.seed)
+    with WorkspaceStore(tmp_path / "ws.sqlite3") as store:
+        number = store.add_sweep(a, sweep, train, val).number
+        legacy = store.add_sweep(a, _sweep()).number  # bundled, recorded before rows were kept
+    with WorkspaceStore(tmp_path / "ws.sqlite3") as store:  # the server restarted
+        assert store.sweep_data(a, number) == (train, val) and store.sweep_data(a, number)[0].dropped == 3
+        with pytest.raises(LensError) as other:
+            store.sweep_data(b, number)
+        assert other.value.key == "sweep.no_sweep"
+        again, none = store.sweep_data(a, legacy)
+        assert again == load_bundled("rotten-tomatoes", "seq-cls") and none is None
+        (folder,) = [Path(r.folder) for r in store.sweeps(a) if r.number == number]
+        shutil.rmtree(folder / DATA)  # e.g. a cleanup freed the space
+        with pytest.raises(LensError) as gone:
+            store.sweep_data(a, number)
+    assert gone.value.key == "sweep.data_gone"
+    assert gone.value.message("en").startswith("The data this sweep trained on is no longer kept")
+    assert gone.value.message("ko").startswith("이 스윕이 학습한 데이터가 더 이상 보관되어 있지 않습니다")
+
+
+def test_a_sweep_refuses_to_keep_rows_larger_than_its_bound(tmp_path, monkeypatch):
+    from core.workspace import sweep_data
+    from core.workspace.identity import new_visitor_id
+    from core.workspace.store import WorkspaceStore
+
+    monkeypatch.setattr(sweep_data, "MAX_DATA_BYTES", 1000)
+    visitor = new_visitor_id()
+    with WorkspaceStore(tmp_path / "ws.sqlite3") as store:
+        with pytest.raises(LensError) as big:
+            store.add_sweep(visitor, _sweep(), _upload(), _upload(4))
+        assert big.value.key == "sweep.data_too_big" and store.sweeps(visitor) == []
+    assert not list((tmp_path / "visitors").rglob("*.jsonl"))
+
+
 def test_cli_prints_one_json_line_per_plan_and_the_pareto_set(tmp_path, capsys):
     from core.cli.main import main
     from core.planning.plans_io import SavedPlan, export_plans
@@ -394,3 +528,48 @@ def test_a_sweep_of_this_process_is_not_taken_for_an_interrupted_one():
 
     assert not interrupted("someone", 1, "running", time.time())  # recorded by this process while it submits
     assert interrupted("someone", 1, "running", 0.0) and not interrupted("someone", 1, "done", 0.0)
+
+
+def test_a_sweep_made_from_an_upload_reruns_after_a_restart_and_says_when_its_rows_are_gone(monkeypatch):
+    """Recorded by an earlier server process from an upload (the upload itself is long gone): a reload of the page
+    re-runs it on its kept rows; once they are removed, the button is off and one sentence says why."""
+    import shutil
+
+    from core.data.splits import train_val_split
+    from core.training import sweep_run
+    from core.workspace.store import WorkspaceStore
+    from core.workspace.sweep_data import DATA
+
+    owner = _sweep_page().session_state["app.visitor"]
+    sweep = Sweep(MINILM, "upload", PLANS[:2], SETTINGS)
+    train, val = train_val_split(_upload(), SETTINGS.val_fraction, SETTINGS.seed)
+    with WorkspaceStore() as store:
+        record = store.add_sweep(owner, sweep, train, val)
+        store.update_sweep(owner, record.number, status="done")
+    monkeypatch.setattr(sweep_run, "PROCESS_STARTED", time.time() + 1)  # this process started after it
+
+    def reload():
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+        at.session_state["app.visitor"] = owner
+        at.run()
+        at.switch_page("pages/sweep.py").run()
+        at.selectbox(key="sweep.pick").set_value(record.number).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    at = reload()
+    assert not at.button(key="sweep.rerun").disabled
+    at.button(key="sweep.rerun").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with WorkspaceStore() as store:
+        (again,) = [r for r in store.sweeps(owner) if r.number > record.number]
+        assert again.sweep == sweep and store.sweep_data(owner, again.number) == (train, val)
+    run = sweep_run.live_sweep(owner, again.number)
+    assert (run.train, run.val) == (train, val)
+    _wait_for(lambda: run.finished, timeout=300)
+    shutil.rmtree(Path(record.folder) / DATA)
+    at = reload()  # (the Korean sentence: test_a_sweep_keeps_its_own_rows_...; AppTest cannot switch pages in ko)
+    assert at.button(key="sweep.rerun").disabled
+    assert any("The data this sweep trained on is no longer kept" in c.value for c in at.caption)

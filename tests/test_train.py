@@ -300,7 +300,7 @@ def test_stop_mid_run_keeps_the_adapter(tmp_path):
 
 
 def _hooked_loader(monkeypatch, hook):
-    import core.training.engine as train_module
+    import core.training.shared_base as train_module  # the one loader of a run's base
 
     real = train_module.load_model
 

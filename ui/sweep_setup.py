@@ -7,14 +7,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.data.dataset import TextDataset
 from core.models.embedded import EMBEDDED
 from core.models.spec import ModelSpec
 from core.planning.plan import DEFAULT_R
 from core.planning.presets import PRESETS
 from core.training.jobs import job_manager
 from core.training.settings import TrainSettings
-from core.training.sweep import MAX_PLANS, MAX_SEEDS, Sweep, SweepPlan, ladder, validate_sweep
-from core.training.sweep_run import SweepRun, keep_live
+from core.training.sweep import MAX_PLANS, MAX_SEEDS, Sweep, SweepPlan, ladder, sweep_settings, validate_sweep
+from core.training.sweep_run import SweepRun, keep_live, split
 from core.workspace.model import SweepRecord
 from ui import resources
 from ui.state import bind, saved_plans, store, token, tr, visitor
@@ -85,7 +86,7 @@ def edit_learning_rates(plans: tuple[SweepPlan, ...]) -> tuple[SweepPlan, ...]:
 
 
 def settings_form(task: str) -> tuple[TrainSettings, tuple[int, ...]]:
-    d = TrainSettings.for_task(task)
+    d = sweep_settings(task)
     for key, value in {f"sweep.steps.{task}": d.max_steps, f"sweep.batch.{task}": d.batch_size, "sweep.lr": 0.0,
                        "sweep.seeds": 1}.items():  # fmt: skip
         bind(key, value)
@@ -94,20 +95,22 @@ def settings_form(task: str) -> tuple[TrainSettings, tuple[int, ...]]:
     batch = c[1].number_input(tr("trainpage.batch"), 1, 1024, key=f"sweep.batch.{task}")
     lr = c[2].number_input(tr("trainpage.lr"), 0.0, 1.0, format="%.2e", key="sweep.lr", help=tr("trainpage.lr_help"))
     seeds = c[3].number_input(tr("sweeppage.seeds"), 1, MAX_SEEDS, key="sweep.seeds", help=tr("sweeppage.seeds_help"))
-    settings = TrainSettings.for_task(task, max_steps=int(steps), batch_size=int(batch), learning_rate=float(lr) or None)
+    settings = sweep_settings(task, max_steps=int(steps), batch_size=int(batch), learning_rate=float(lr) or None)
     return settings, tuple(range(1, int(seeds) + 1))
 
 
-def start(sweep: Sweep, data) -> SweepRecord:
-    """Record the sweep in the workspace, then queue its plans; results land in the record as plans end."""
+def start(sweep: Sweep, data: TextDataset, val: TextDataset | None = None) -> SweepRecord:
+    """Record the sweep with the rows it trains on (split once: a re-run gets the very same) in the workspace, then
+    queue its plans; results land in the record as plans end."""
     validate_sweep(sweep)
     ws, owner = store(), visitor()
-    record = ws.add_sweep(owner, sweep)
+    train, val = split(sweep, data, val)
+    record = ws.add_sweep(owner, sweep, train, val)
 
     def on_result(result, _trained) -> None:
         ws.update_sweep(owner, record.number, result=result)
 
-    run = SweepRun(sweep, data, None, Path(record.folder), on_result=on_result)
+    run = SweepRun(sweep, train, val, Path(record.folder), on_result=on_result)
     try:
         run.submit(job_manager(), owner)
     except BaseException:

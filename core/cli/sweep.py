@@ -18,8 +18,18 @@ from core.models.sources import ModelSpec, guess_spec, load_config
 from core.planning.plan import DEFAULT_R
 from core.planning.plans_io import import_plans
 from core.planning.presets import PRESETS
-from core.training.settings import TrainSettings
-from core.training.sweep import LADDERS, MAX_SEEDS, QUALITY, PlanResult, Sweep, SweepPlan, ladder, summarize
+from core.training.sweep import (
+    LADDERS,
+    MAX_SEEDS,
+    QUALITY,
+    SWEEP_STEPS,
+    PlanResult,
+    Sweep,
+    SweepPlan,
+    ladder,
+    summarize,
+    sweep_settings,
+)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -35,7 +45,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--r", type=int, default=DEFAULT_R, help=f"rank of the targets ladder (default {DEFAULT_R})")
     p.add_argument("--preset", choices=[x for x in PRESETS if x not in ("custom", "regex")], default="all-linear",
                    help="targets of the ranks ladder (default all-linear)")  # fmt: skip
-    p.add_argument("--steps", type=int, default=None, help="default: the task's demo size")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"steps per plan (default: {SWEEP_STEPS['causal-lm']} SFT, {SWEEP_STEPS['seq-cls']} classification)")  # fmt: skip
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--seq-len", type=int, default=None)
@@ -64,7 +75,7 @@ def build_sweep(args: argparse.Namespace) -> tuple[Sweep, Any]:
     else:
         raise LensError("sweep.no_plans")
     given = {"max_steps": args.steps, "batch_size": args.batch}
-    settings = TrainSettings.for_task(
+    settings = sweep_settings(
         task, **{k: v for k, v in given.items() if v is not None}, learning_rate=args.lr, max_seq_len=args.seq_len
     )
     if not 1 <= args.seeds <= MAX_SEEDS:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from core.errors import LensError
 from core.models.spec import TRAINABLE_TASKS
@@ -46,3 +47,25 @@ def check_task(task: str) -> None:
     """Reject task names early so later code can assume one of ``TASKS``."""
     if task not in TASKS:
         raise LensError("data.unknown_task", task=task)
+
+
+def dataset_jsonl(ds: TextDataset) -> str:
+    """One JSON object a line (``text`` with ``response`` or ``label``): how runs and sweeps keep their rows."""
+    rows = ({k: v for k, v in asdict(ex).items() if v is not None} for ex in ds.examples)
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def dataset_from_jsonl(text: str, name: str, rows: int, dropped: int = 0) -> TextDataset:
+    """``dataset_jsonl``'s rows back, checked: string fields of an ``Example`` only, exactly ``rows`` of them
+    (ValueError otherwise)."""
+    examples = []
+    for line in text.splitlines():
+        row = json.loads(line)
+        if not isinstance(row, dict) or not set(row) <= {"text", "response", "label"} or "text" not in row:
+            raise ValueError("not a row")
+        if not all(isinstance(v, str) for v in row.values()):
+            raise ValueError("not a row")
+        examples.append(Example(**row))
+    if len(examples) != rows or not isinstance(dropped, int) or isinstance(dropped, bool):
+        raise ValueError("row count")
+    return TextDataset(name, tuple(examples), dropped)

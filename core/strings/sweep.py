@@ -11,6 +11,16 @@ STRINGS = {
     "sweep.no_plans": ("Give --plans FILE or --ladder targets|ranks.", "--plans 파일 또는 --ladder targets|ranks 를 주세요."),
     "sweep.busy": ("A sweep is still running; stop it or wait for it to finish.", "스윕이 아직 실행 중입니다. 중지하거나 끝날 때까지 기다려 주세요."),
     "sweep.no_sweep": ("Sweep #{number} is not in your workspace.", "스윕 #{number}은(는) 작업 공간에 없습니다."),
+    "sweep.data_gone": (
+        "The data this sweep trained on is no longer kept (it was removed, e.g. to free space); pick the data again "
+        "above and start a new sweep.",
+        "이 스윕이 학습한 데이터가 더 이상 보관되어 있지 않습니다 (공간 확보 등으로 지워졌습니다). 위에서 데이터를 다시 골라 새 "
+        "스윕을 시작하세요.",
+    ),
+    "sweep.data_too_big": (
+        "This data takes {size}, more than the {limit} a sweep may keep to be re-run; use fewer rows.",
+        "이 데이터는 {size}로, 다시 실행하려고 스윕이 보관할 수 있는 {limit}보다 큽니다. 행 수를 줄여 주세요.",
+    ),
     "sweep.too_many": ("Your workspace keeps at most {max} sweeps; delete one first.", "작업 공간에는 스윕을 최대 {max}개까지 둘 수 있습니다. 먼저 하나를 지우세요."),
     "sweeppage.status_interrupted": ("Interrupted", "중단됨"),
     "sweeppage.interrupted": (
@@ -64,8 +74,9 @@ STRINGS = {
     ),
     "sweeppage.mem.cuda_max_allocated": ("torch.cuda.max_memory_allocated during the plan", "계획 동안의 torch.cuda.max_memory_allocated"),
     "sweeppage.mem.rss_growth": (
-        "growth of the process's resident memory over its level when the plan started (CPU, sampled every 20 ms)",
-        "계획 시작 시점보다 늘어난 프로세스 상주 메모리 (CPU, 20ms마다 측정)",
+        "growth of the process's resident memory over its level when the plan started (CPU; the shared base weights, "
+        "already in memory, are not counted)",
+        "계획 시작 시점보다 늘어난 프로세스 상주 메모리 (CPU; 이미 메모리에 있는 공유 기본 가중치는 세지 않음)",
     ),
     "sweeppage.how_title": ("How to read this", "이 결과를 읽는 법"),
     "sweeppage.how": (

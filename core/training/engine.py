@@ -7,7 +7,6 @@ recording failures (out of memory, divergence) in the state instead of raising.
 
 from __future__ import annotations
 
-import copy
 import gc
 import os
 import shutil
@@ -19,16 +18,16 @@ import torch
 
 from core.atomic import write_folder
 from core.data.dataset import TextDataset
-from core.data.splits import eval_subset, train_val_split
+from core.data.splits import train_val_split
 from core.errors import LensError
 from core.models.spec import TRAINABLE_TASKS, ModelSpec
 from core.planning.plan import LoraPlan, to_lora_config
 from core.training import recipe
 from core.training.callback import ProgressCallback
-from core.training.encode import encode, label_names
-from core.training.loader import WeightsSource, count_params, load_model, load_tokenizer, weights_source
+from core.training.loader import WeightsSource, count_params, load_model
 from core.training.run_state import FINAL_METRICS, RunState
 from core.training.settings import TrainSettings, resolve_precision, validate_settings
+from core.training.shared_base import SharedBase, load_base
 
 __all__ = ["RunState", "TrainResult", "TrainSession", "TrainSettings", "fit", "prepare", "run_training"]
 
@@ -64,7 +63,7 @@ class TrainSession:
     result: TrainResult
     train_rows: list
     val_rows: list
-    start_evals: dict | None = None  # a sweep's shared step-0 evaluations (core.training.start_eval)
+    shared: SharedBase | None = None  # a sweep's shared base: its step-0 evaluations and packing probe
 
 
 def check_inputs(spec: ModelSpec, plan: LoraPlan, train: TextDataset, settings: TrainSettings) -> str:
@@ -82,38 +81,6 @@ def check_inputs(spec: ModelSpec, plan: LoraPlan, train: TextDataset, settings: 
     return task
 
 
-@dataclass
-class SharedBase:
-    """What several runs of one model on one dataset share (a sweep): the tokenized rows and the loaded base
-    weights. Each run trains a deep copy of ``model`` (``get_peft_model`` changes a model in place)."""
-
-    source: WeightsSource
-    tokenizer: Any
-    labels: tuple[str, ...]
-    train_rows: list
-    val_rows: list
-    model: Any
-    dataset_name: str
-    start_evals: dict = field(default_factory=dict)  # step-0 metrics by start_eval.start_key, filled by the first run
-
-
-def load_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: TrainSettings) -> SharedBase:
-    """Tokenize the rows and load the base weights (the seed set first: it draws a new classification head)."""
-    from transformers import set_seed
-
-    source = weights_source(spec)
-    tok = load_tokenizer(source.location)
-    labels = label_names(train, val) if task == "seq-cls" else ()
-    seq_len = settings.seq_len_for(task)
-    train_rows = encode(tok, train, task, seq_len, labels)
-    val_rows = encode(tok, eval_subset(val, settings.max_eval_examples), task, seq_len, labels)
-    if not train_rows:
-        raise LensError("train.too_few_rows", count=0)
-    set_seed(settings.seed)
-    model = load_model(source.location, task, labels, tok.pad_token_id)
-    return SharedBase(source, tok, labels, train_rows, val_rows, model, train.name.removesuffix("/train"))
-
-
 def prepare(
     spec: ModelSpec,
     plan: LoraPlan,
@@ -123,14 +90,14 @@ def prepare(
     shared: SharedBase | None = None,
 ) -> TrainSession:
     """Load a fresh model, tokenize, and wrap it with ``get_peft_model(model, to_lora_config(plan))``;
-    with ``shared``, its rows and a copy of its base instead (nothing is loaded or tokenized again)."""
+    with ``shared``, its rows and its base, bare again, instead (nothing is loaded or tokenized again)."""
     from transformers import set_seed
 
     task = check_inputs(spec, plan, train, settings)
     precision = resolve_precision(settings.precision)
     if shared is not None:
+        model = shared.bare()  # the previous run's adapter taken off
         set_seed(settings.seed)
-        model = copy.deepcopy(shared.model)
         fresh_head(model, task)  # this run's seed draws its head, as loading the base for this run would
         base_params = count_params(model)
         result = TrainResult(
@@ -139,7 +106,8 @@ def prepare(
             dataset_name=shared.dataset_name, train_rows=len(shared.train_rows), val_rows=len(shared.val_rows),
             base_params=base_params,
         )  # fmt: skip
-        return TrainSession(result, shared.train_rows, shared.val_rows, shared.start_evals)
+        shared.lend(result)
+        return TrainSession(result, shared.train_rows, shared.val_rows, shared)
     if val is None or len(val) == 0:
         train, val = train_val_split(train, settings.val_fraction, settings.seed)
     base = load_base(spec, task, train, val, settings)
@@ -187,16 +155,19 @@ def _trainer(session: TrainSession, workdir: Path, callback: ProgressCallback) -
     args = recipe.training_arguments(
         r.settings.recipe_config(r.task), str(workdir / "trainer"), r.task, has_val, r.precision
     )
-    start = None
-    if session.start_evals is not None:
+    start, shared, packs = None, session.shared, None
+    if shared is not None:
         from core.training.start_eval import StartEval, start_key
 
-        start = StartEval(session.start_evals, start_key(r.plan, r.task, r.settings.seed), callback)
+        start = StartEval(shared.start_evals, start_key(r.plan, r.task, r.settings.seed), callback)
         start.replaces = args.eval_on_start and start.shared
         args.eval_on_start = args.eval_on_start and not start.replaces  # measured once for the sweep
+        if r.settings.padding_free and shared.packs is None:  # a property of the base: probed once
+            shared.packs = recipe.packing_keeps_rows_apart(r.model, r.tokenizer, r.task)
+        packs = shared.packs
     trainer = recipe.build_trainer(
         r.model, r.tokenizer, args, r.task, session.train_rows, session.val_rows,
-        padding_free=r.settings.padding_free, labels_only_head=r.settings.labels_only_head,
+        padding_free=r.settings.padding_free, labels_only_head=r.settings.labels_only_head, packs=packs,
     )  # fmt: skip
     trainer.add_callback(callback)
     if start is not None:

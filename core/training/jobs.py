@@ -89,11 +89,13 @@ class JobManager:
         settings: TrainSettings,
         workdir: Path | None = None,
         runner: Runner | None = None,
+        keep_rows: bool = True,
     ) -> str:
         """Queue a run after quick input checks and the memory check (bad input, or a run that cannot fit this
         machine, raises ``LensError`` here). Its files go to ``workdir`` (the caller's folder for this run, made
         if missing), else ``root/<job id>``; ``runner`` replaces the manager's for this job (same arguments; a
-        sweep shares its loaded base through it)."""
+        sweep shares its loaded base through it). ``keep_rows=False``: the folder does not copy the rows (a sweep
+        keeps them once; such a run cannot be ``restore``d from its folder)."""
         if not owner:
             raise LensError("train.no_owner")
         check_inputs(spec, plan, dataset_train, settings)
@@ -103,7 +105,7 @@ class JobManager:
         job = Job(job_id, owner, spec, plan, settings, dataset_train, dataset_val, workdir, runner=runner)
         try:
             workdir.mkdir(parents=True, exist_ok=True)
-            persist.write_inputs(job)
+            persist.write_inputs(job, rows=keep_rows)
         except OSError as exc:
             raise LensError("train.save_failed", detail=str(exc)[:200]) from None
         job.state.on_finish = functools.partial(self._save, job)

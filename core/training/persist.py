@@ -12,11 +12,11 @@ import hmac
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.data.dataset import Example, TextDataset
+from core.data.dataset import TextDataset, dataset_from_jsonl, dataset_jsonl
 from core.errors import LensError
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
@@ -65,11 +65,6 @@ def _write_text(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def _dataset_jsonl(ds: TextDataset) -> str:
-    rows = ({k: v for k, v in asdict(ex).items() if v is not None} for ex in ds.examples)
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-
 def _inputs_json(job: Any) -> dict[str, Any]:
     def part(ds: TextDataset | None) -> dict[str, Any] | None:
         return None if ds is None else {"name": ds.name, "dropped": ds.dropped, "rows": len(ds)}
@@ -81,11 +76,12 @@ def _inputs_json(job: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def write_inputs(job: Any) -> None:
-    """At submit: the rows first, then ``job.json`` naming them."""
-    _write_text(job.workdir / TRAIN_FILE, _dataset_jsonl(job.train))
-    if job.val is not None:
-        _write_text(job.workdir / VAL_FILE, _dataset_jsonl(job.val))
+def write_inputs(job: Any, rows: bool = True) -> None:
+    """At submit: the rows first (unless kept elsewhere: a sweep's, once for all its plans), then ``job.json``."""
+    if rows:
+        _write_text(job.workdir / TRAIN_FILE, dataset_jsonl(job.train))
+    if rows and job.val is not None:
+        _write_text(job.workdir / VAL_FILE, dataset_jsonl(job.val))
     _write_text(job.workdir / JOB_FILE, json.dumps(_inputs_json(job), ensure_ascii=False))
 
 
@@ -128,18 +124,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _read_dataset(path: Path, part: object) -> TextDataset:
     if not isinstance(part, dict) or not isinstance(part.get("name"), str) or path.stat().st_size > MAX_SPLIT_BYTES:
         raise ValueError(path.name)
-    examples = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if not isinstance(row, dict) or not set(row) <= {"text", "response", "label"}:
-            raise ValueError(path.name)
-        if not all(isinstance(v, str) for v in row.values()) or "text" not in row:
-            raise ValueError(path.name)
-        examples.append(Example(**row))
-    dropped = part.get("dropped", 0)
-    if len(examples) != part.get("rows") or not isinstance(dropped, int):
-        raise ValueError(path.name)
-    return TextDataset(part["name"], tuple(examples), dropped)
+    return dataset_from_jsonl(path.read_text(encoding="utf-8"), part["name"], part.get("rows"), part.get("dropped", 0))
 
 
 def read_run(owner: str, job_id: str, workdir: Path) -> StoredRun:

@@ -432,13 +432,24 @@ def training_arguments(t: dict, output_dir: str, task: str, has_val: bool, preci
     )  # fmt: skip
 
 
+def packing_keeps_rows_apart(model: Any, tok: Any, task: str) -> tuple[bool, bool]:
+    """Whether ``model`` may train on packed rows (``packing_is_exact`` for SFT, ``cls_packing_is_exact`` for
+    classification), and whether a packed classification step may also run its last layer at the first tokens only."""
+    if task == "causal-lm":
+        return packing_is_exact(model), False
+    if task != "seq-cls" or not cls_packing_is_exact(model, tok.pad_token_id):
+        return False, False
+    return True, cls_packing_is_exact(model, tok.pad_token_id, first_token_layer=True)
+
+
 def build_trainer(
     model: Any, tok: Any, args: Any, task: str, train_rows: list[Row], val_rows: list[Row],
-    padding_free: bool = False, labels_only_head: bool = False,
+    padding_free: bool = False, labels_only_head: bool = False, packs: tuple[bool, bool] | None = None,
 ) -> Any:  # fmt: skip
     """A ``Trainer`` over pre-tokenized rows (a plain list is a dataset: Trainer needs len and indexing).
-    Speed options: ``padding_free`` batches (when ``packing_is_exact`` / ``cls_packing_is_exact``; classification
-    also runs its last layer at the first tokens only when that probe passes) and, for SFT, the LM head on labels only."""
+    Speed options: ``padding_free`` batches (when ``packing_keeps_rows_apart``; ``packs`` is its answer when the
+    caller already has it; classification also runs its last layer at the first tokens only when
+    ``cls_packing_is_exact(..., first_token_layer=True)`` passes) and, for SFT, the LM head on labels only."""
     from transformers import Trainer
 
     sft = task == "causal-lm"
@@ -456,12 +467,12 @@ def build_trainer(
             loss, outputs = labels_only_loss(model, inputs, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
-    packed = sft and padding_free and packing_is_exact(model)
-    if packed:  # a padding-free batch has no attention mask and no padding: every token is real
+    if padding_free:
+        packed, first_layer = packing_keeps_rows_apart(model, tok, task) if packs is None else packs
+    else:
+        packed, first_layer = False, False
+    if packed and sft:  # a padding-free batch has no attention mask and no padding: every token is real
         args.include_num_input_tokens_seen = "all"
-    cls_packed = task == "seq-cls" and padding_free and cls_packing_is_exact(model, tok.pad_token_id)
-    first_layer = cls_packed and cls_packing_is_exact(model, tok.pad_token_id, first_token_layer=True)
-    packed = packed or cls_packed
     collator = make_collator(tok, task, padding_free=packed)
     return RecipeTrainer(
         model=model, args=args, data_collator=collator, train_dataset=train_rows, eval_dataset=val_rows or None,

@@ -21,6 +21,18 @@ RANK_LADDER: tuple[int, ...] = (4, 8, 16, 64)
 MIN_PLANS, MAX_PLANS, MAX_SEEDS = 2, 8, 3
 # Quality per task: the metric the frontier is drawn on, and whether more is better.
 QUALITY = {"causal-lm": ("eval_loss", False), "seq-cls": ("accuracy", True)}
+# A sweep trains every plan in turn, so its CPU defaults are sized for the whole ladder (4 SmolLM2 plans in about
+# 3 minutes of CPU, bench/sweep.py): SFT takes half the single run's 24 steps (12 already orders the targets ladder
+# by capacity on chatterbot-ko); MiniLM keeps its 60 (fewer stay near chance on Rotten Tomatoes).
+SWEEP_STEPS = {"causal-lm": 12, "seq-cls": 60}
+
+
+def sweep_settings(task: str, **changes: object) -> TrainSettings:
+    """A sweep's training setting: the task's demo setting at ``SWEEP_STEPS``, evaluated only before the first step
+    (measured once for the whole sweep) and after the last (the frontier's point): a mid-run evaluation of 16 SFT
+    rows costs about two training steps and draws nothing on the frontier. ``changes`` win (``eval_every`` too)."""
+    steps = changes.get("max_steps") or SWEEP_STEPS.get(task, 24)
+    return TrainSettings.for_task(task, **{"max_steps": steps, "eval_every": steps, **changes})
 
 
 @dataclass(frozen=True)

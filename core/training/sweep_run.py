@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import re
 import resource
@@ -19,17 +20,22 @@ from core.data.dataset import TextDataset
 from core.data.splits import train_val_split
 from core.errors import LensError
 from core.models.spec import ModelSpec
-from core.training.engine import SharedBase, TrainResult, free_memory, load_base, run_training
+from core.training.engine import TrainResult, free_memory, run_training
 from core.training.run_state import RunState
+from core.training.shared_base import SharedBase, load_base
 from core.training.sweep import PlanResult, Sweep, SweepPlan, validate_sweep
 
 OnResult = Callable[[PlanResult, "TrainResult | None"], None]
 
 
 def share_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: Any) -> SharedBase:
-    """Tokenize once and load the base once (``engine.load_base``, what ``prepare`` does per run), for every plan of
-    a sweep; each run draws its own head from its seed on its copy (``engine.fresh_head``)."""
-    return load_base(spec, task, train, val, settings)
+    """Tokenize once and load the base once (``load_base``, what ``prepare`` does per run), for every plan of a
+    sweep; each run wraps the base in turn and draws its own head from its seed (``engine.fresh_head``)."""
+    shared = load_base(spec, task, train, val, settings)
+    with torch.no_grad():  # weights load mapped from the file: read them in now, not in the first plan's memory
+        for p in shared.model.parameters():
+            p.sum()
+    return shared
 
 
 def split(sweep: Sweep, train: TextDataset, val: TextDataset | None) -> tuple[TextDataset, TextDataset]:
@@ -54,21 +60,26 @@ def budget_params(spec: ModelSpec, plans: tuple[SweepPlan, ...], num_labels: int
 
 class PeakMemory:
     """Peak memory of one plan: ``torch.cuda.max_memory_allocated`` on a GPU; on a CPU the growth of the process's
-    resident set over its level at the start, sampled every 20 ms (Linux ``/proc``; else ``ru_maxrss`` growth)."""
+    resident set over its level at the start: Linux's own high-water mark (``VmHWM``, reset through
+    ``/proc/self/clear_refs``), else sampled every 20 ms."""
 
     def __init__(self) -> None:
         self.kind = "cuda_max_allocated" if torch.cuda.is_available() else "rss_growth"
         self._stop = threading.Event()
         self._peak = self._start = 0
         self._thread: threading.Thread | None = None
+        self._hwm = False
 
     def __enter__(self) -> PeakMemory:
         if self.kind == "cuda_max_allocated":
             torch.cuda.reset_peak_memory_stats()
             return self
+        _give_back_free_memory()
         self._start = self._peak = _rss()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
+        self._hwm = _reset_high_water_mark()
+        if not self._hwm:
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
         return self
 
     def _sample(self) -> None:
@@ -79,7 +90,7 @@ class PeakMemory:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-            self._peak = max(self._peak, _rss())
+        self._peak = max(self._peak, _rss(), _high_water_mark() if self._hwm else 0)
 
     @property
     def peak_bytes(self) -> int:
@@ -97,11 +108,41 @@ def _rss() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def _give_back_free_memory() -> None:
+    """glibc keeps memory a finished plan freed and lends it to the next one, which would then look smaller than
+    it is: ``malloc_trim`` returns it to the system first, so every plan's growth counts what it allocates."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: growth may undercount plans after the first
+        pass
+
+
+def _reset_high_water_mark() -> bool:
+    """Linux: "5" resets the process's peak resident set (``VmHWM``) to its current size."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return _high_water_mark() > 0
+    except OSError:
+        return False
+
+
+def _high_water_mark() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            line = next((x for x in f if x.startswith("VmHWM:")), "")
+        return int(line.split()[1]) * 1024 if line else 0
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def train_plan(
     sweep: Sweep, item: SweepPlan, seed: int, shared: SharedBase, train: TextDataset, val: TextDataset,
     workdir: Path, state: RunState, budget: int,
 ) -> tuple[PlanResult, TrainResult | None]:
-    """Train one (plan, seed) on a copy of the shared base with the engine, measuring it; never raises."""
+    """Train one (plan, seed) on the shared base with the engine, measuring it; never raises."""
+    shared.bare()  # the plan before lets go of the base (and its memory) before this one is measured
+    free_memory()
     started = time.monotonic()
     with PeakMemory() as memory:
         trained = run_training(sweep.model, item.plan, train, val, sweep.settings_for(item, seed), workdir, state,
@@ -188,7 +229,7 @@ class SweepRun:
             runner = functools.partial(self._run, item, seed)
             self.job_ids.append(manager.submit(
                 owner, self.sweep.model, item.plan, self.train, self.val, self.sweep.settings_for(item, seed),
-                workdir=plan_folder(self.root, index, item, seed), runner=runner,
+                workdir=plan_folder(self.root, index, item, seed), runner=runner, keep_rows=False,
             ))  # fmt: skip
         return list(self.job_ids)
 

@@ -16,17 +16,14 @@ from core.errors import LensError
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan
 from core.planning.plans_io import saved_plan_to_json
-from core.training.sweep import PlanResult, Sweep
 from core.workspace import limits
 from core.workspace.identity import visitor_key
-from core.workspace.model import Preferences, RunRecord, SavedPlan, SweepRecord, Workspace
+from core.workspace.model import Preferences, RunRecord, SavedPlan, Workspace
 from core.workspace.naming import unique_name
 from core.workspace.paths import db_path, is_inside, remove_folder, run_dir, visitor_dir
 from core.workspace.records import parse_plan, parse_prefs, parse_run
 from core.workspace.schema import migrate
-
-MAX_SWEEPS = 50  # sweep records per visitor
-SWEEPS = "sweeps"
+from core.workspace.sweep_records import SweepRecords
 
 OnConflict = Literal["ask", "overwrite", "keep_both"]
 
@@ -58,7 +55,7 @@ def _enable_wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
             time.sleep(0.05)
 
 
-class WorkspaceStore:
+class WorkspaceStore(SweepRecords):
     """Thread-safe: one connection behind a lock (writes are tiny); other processes wait on SQLite's lock."""
 
     def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time) -> None:
@@ -319,71 +316,3 @@ class WorkspaceStore:
                 (key, body),
             )
         return prefs
-
-    # --- sweeps ---------------------------------------------------------------------
-
-    def add_sweep(self, visitor: str, sweep: Sweep) -> SweepRecord:
-        """Record a new sweep as ``#N`` (one more than the visitor's highest) with its empty folder created."""
-        key = visitor_key(visitor)
-        with self._write() as db:
-            now = self._touch(db, key)
-            count, top = db.execute("SELECT COUNT(*), MAX(number) FROM sweeps WHERE visitor = ?", (key,)).fetchone()
-            if count >= MAX_SWEEPS:
-                raise LensError("sweep.too_many", max=MAX_SWEEPS)
-            number = (top or 0) + 1
-            folder = visitor_dir(self.root, key) / SWEEPS / str(number)
-            record = SweepRecord(number, sweep, "running", (), str(folder), now, now)
-            self._put_sweep(db, key, record)
-            folder.mkdir(parents=True, exist_ok=True)
-        return record
-
-    def update_sweep(
-        self, visitor: str, number: int, status: str | None = None, result: PlanResult | None = None
-    ) -> SweepRecord:
-        """Set the sweep's status and/or append one plan's result."""
-        key = visitor_key(visitor)
-        with self._write() as db:
-            record = self._get_sweep(db, key, number)
-            record = replace(
-                record, status=status or record.status, updated=self._clock(),
-                results=record.results + ((result,) if result is not None else ()),
-            )  # fmt: skip
-            self._put_sweep(db, key, record)
-        return record
-
-    def sweeps(self, visitor: str) -> list[SweepRecord]:
-        key = visitor_key(visitor)
-        with self._read() as db:
-            rows = db.execute("SELECT body FROM sweeps WHERE visitor = ? ORDER BY number", (key,)).fetchall()
-        return [r for (body,) in rows if (r := self._sweep(key, body))]
-
-    def delete_sweep(self, visitor: str, number: int) -> bool:
-        """Forget sweep ``#number`` and remove its folder (adapters included)."""
-        key = visitor_key(visitor)
-        with self._write() as db:
-            gone = db.execute("DELETE FROM sweeps WHERE visitor = ? AND number = ?", (key, number)).rowcount > 0
-        folder = visitor_dir(self.root, key) / SWEEPS / str(number)
-        if gone and is_inside(self.root, folder):
-            remove_folder(self.root, folder)
-        return gone
-
-    def _get_sweep(self, db: sqlite3.Connection, key: str, number: int) -> SweepRecord:
-        row = db.execute("SELECT body FROM sweeps WHERE visitor = ? AND number = ?", (key, number)).fetchone()
-        if row is None or (record := self._sweep(key, row[0])) is None:
-            raise LensError("sweep.no_sweep", number=number)
-        return record
-
-    def _sweep(self, key: str, body: str) -> SweepRecord | None:
-        """A stored sweep, its folder derived from where the store is now; a row that no longer parses is skipped."""
-        try:
-            record = SweepRecord.from_json(json.loads(body))
-        except (LensError, ValueError, TypeError, KeyError, RecursionError):
-            return None
-        return replace(record, folder=str(visitor_dir(self.root, key) / SWEEPS / str(record.number)))
-
-    def _put_sweep(self, db: sqlite3.Connection, key: str, r: SweepRecord) -> None:
-        db.execute(
-            "INSERT INTO sweeps (visitor, number, body, created, updated) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (visitor, number) DO UPDATE SET body = excluded.body, updated = excluded.updated",
-            (key, r.number, json.dumps(r.to_json(), ensure_ascii=False), r.created, r.updated),
-        )
