@@ -132,8 +132,21 @@ class Grid:
         texts = [cells.nth(i).inner_text().strip() for i in range(cells.count())]
         return texts.index(label)
 
+    def _canvas_box(self) -> dict:
+        """The canvas's box, after scrolling the page so the whole grid is in the viewport (a mouse click outside
+        the viewport hits nothing; on a slower machine the grid may be drawn below the fold)."""
+        canvas = self.page.locator(f"{self.scope} canvas").first
+        canvas.wait_for()
+        box = canvas.bounding_box()
+        height = self.page.viewport_size["height"]
+        if box is None or box["y"] < 0 or box["y"] + box["height"] > height:
+            canvas.evaluate("e => e.scrollIntoView({block: 'center', inline: 'nearest'})")
+            self.page.wait_for_timeout(400)
+            box = canvas.bounding_box()
+        return box
+
     def click(self, row: int, col: int) -> None:
-        box = self.page.locator(f"{self.scope} canvas").first.bounding_box()
+        box = self._canvas_box()
         x = box["x"] + sum(self.widths[:col]) + self.widths[col] / 2
         y = box["y"] + self.header + self.row_px * row + self.row_px / 2
         self.page.mouse.click(x, y)
@@ -152,13 +165,14 @@ class Grid:
     def type(self, row: int, col: int, value: str) -> None:
         """Select the cell, type (which opens its editor), and commit with Enter."""
         selected = self.page.locator(f'{self.scope} td[aria-selected="true"]')
-        for _ in range(4):  # a grid drawn anew by the last rerun may take the first click as focus only
+        for _ in range(6):  # a grid drawn anew by the last rerun may take the first click as focus only
             self.click(row, col)
             if selected.count() and selected.first.get_attribute("data-testid") == f"glide-cell-{col}-{row}":
                 break
             self.page.wait_for_timeout(700)
         else:
-            raise AssertionError(f"cell ({row}, {col}) could not be selected")
+            where = shot(self.page, f"grid-unselectable-{col}-{row}")
+            raise AssertionError(f"cell ({row}, {col}) could not be selected (see {where})")
         self.page.keyboard.type(value, delay=80)
         self.page.wait_for_timeout(400)
         self.page.keyboard.press("Enter")

@@ -25,7 +25,8 @@ RANKS = W + "ranks"  # {group key: r}
 ALPHAS = W + "alphas"  # {group key: alpha}
 GEN = "configure.table_gen"
 COLUMNS = ("adapt", "group", "shape", "count", "blocks", "r", "alpha")
-# Fixed widths in pixels (a browser test finds a cell by them); every row shown, none scrolled out of view.
+# Fixed widths in pixels, the table as wide as they add up to (a browser test finds a cell by them; a stretched
+# table spreads the spare width over the columns unevenly); every row shown, none scrolled out of view.
 WIDTHS = {"adapt": 70, "group": 250, "shape": 150, "count": 70, "blocks": 80, "r": 110, "alpha": 110}
 HEADER_PX, ROW_PX = 36, 35
 
@@ -101,7 +102,7 @@ def render_table(inv: Inventory, derived: set[str] | None) -> None:
     }
     disabled = [label[c] for c in ("group", "shape", "count", "blocks")] + ([label["adapt"]] if derived is not None else [])
     st.container(key="configure.targets").data_editor(
-        _frame(inv, adapted), key=editor, hide_index=True, width="stretch", column_config=config,
+        _frame(inv, adapted), key=editor, hide_index=True, width="content", column_config=config,
         height=HEADER_PX + ROW_PX * len(keys) + 2, row_height=ROW_PX,
         disabled=disabled, on_change=_apply_edits, args=(keys, editor, {v: k for k, v in label.items()}),
     )  # fmt: skip
