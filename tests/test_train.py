@@ -52,7 +52,9 @@ def _rt(n: int = 400) -> TextDataset:
 
 @pytest.fixture(scope="module")
 def cls_run(tmp_path_factory):
-    settings = TrainSettings(max_steps=40, batch_size=8, eval_every=20, max_eval_examples=32)
+    # The app's batch of 16: at batch 8, 40 steps of this demo are dropout noise for some seeds (the loss of the
+    # last 8 steps above the first 8's, with or without packing); at 16 the loss falls for every seed tried.
+    settings = TrainSettings(max_steps=40, batch_size=16, eval_every=20, max_eval_examples=32)
     session = prepare(MINILM, CLS_PLAN, _rt(), None, settings)
     state = RunState()
     result = fit(session, tmp_path_factory.mktemp("cls"), state)

@@ -196,24 +196,67 @@ def make_collator(tok: Any, task: str, padding_free: bool = False) -> Any:
         return lambda rows: pack_rows(rows, tok.pad_token_id)
     if task == "seq-cls":
         return DataCollatorWithPadding(tok, pad_to_multiple_of=multiple, return_tensors="pt")
-    if padding_free:
-        flatten = DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE, return_tensors="pt")
+    if padding_free:  # row bounds as cu_seq_lens_* too: segment_attention runs each row on its own
+        flatten = DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE, return_tensors="pt",
+                                             return_flash_attn_kwargs=True)  # fmt: skip
         # No KV cache: with one, transformers' mask no longer follows position_ids (rows would see each other).
         return lambda rows: {**flatten(rows), "use_cache": False}
     return DataCollatorForSeq2Seq(tok, label_pad_token_id=IGNORE, pad_to_multiple_of=multiple, return_tensors="pt")
 
 
+SEGMENTS = "lens_sdpa_segments"  # transformers' SDPA, run on each packed row alone (segment_attention)
+
+
+def segment_attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, **kwargs: Any) -> Any:
+    """transformers' SDPA attention, run on each row of a padding-free batch alone (the row bounds
+    ``cu_seq_lens_q`` that ``DataCollatorWithFlattening`` passes) instead of on the whole packed sequence under a
+    block-diagonal mask: the same scores for the same rows, without the work on pairs of rows the mask discards.
+    Anything else (no bounds, a sliding window, a KV cache) is transformers' SDPA with its own mask."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    bounds = kwargs.pop("cu_seq_lens_q", None)
+    for name in ("cu_seq_lens_k", "max_length_q", "max_length_k"):
+        kwargs.pop(name, None)
+    whole = query.shape[0] != 1 or key.shape[2] != query.shape[2] or kwargs.get("sliding_window")
+    if bounds is None or whole or kwargs.get("position_bias") is not None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    edges = bounds.tolist()
+    rows = [sdpa_attention_forward(module, query[:, :, a:b], key[:, :, a:b], value[:, :, a:b], None, **kwargs)[0]
+            for a, b in zip(edges[:-1], edges[1:], strict=False) if b > a]  # fmt: skip
+    return torch.cat(rows, dim=1), None
+
+
+def use_segment_attention(model: Any, on: bool = True) -> bool:
+    """Switch a model that runs SDPA to ``segment_attention`` (or back, ``on=False``); whether it now runs it."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+    AttentionInterface.register(SEGMENTS, segment_attention)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(SEGMENTS, sdpa_mask)  # padded batches and generation: SDPA's own mask
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    now = getattr(base.config, "_attn_implementation", None)
+    if now == ("sdpa" if on else SEGMENTS):
+        try:
+            base.set_attn_implementation(SEGMENTS if on else "sdpa")
+        except (ValueError, TypeError, AttributeError):
+            return False
+    return getattr(base.config, "_attn_implementation", None) == SEGMENTS
+
+
 def packing_is_exact(model: Any) -> bool:
-    """Whether ``model`` keeps rows joined by ``position_ids`` apart (its attention mask follows them):
-    the second of two packed rows must get the logits it gets alone. Models that do not fall back to padding."""
+    """Whether ``model`` keeps rows joined by ``position_ids`` apart (its attention mask follows them, or
+    ``segment_attention`` runs each row alone): the second of two packed rows must get the logits it gets alone,
+    with the same inputs the padding-free collator gives. Models that do not fall back to padding."""
     first, second = torch.arange(1, 6), torch.arange(7, 13)
     device = next(model.parameters()).device
     packed = torch.cat([first, second])[None].to(device)
     positions = torch.cat([torch.arange(len(first)), torch.arange(len(second))])[None].to(device)
+    bounds = torch.tensor([0, len(first), len(first) + len(second)], dtype=torch.int32, device=device)
+    rows = {"cu_seq_lens_q": bounds, "cu_seq_lens_k": bounds, "max_length_q": len(second), "max_length_k": len(second)}
     training, _ = model.training, model.eval()  # no dropout in the comparison
     try:
         with torch.no_grad():
-            together = model(input_ids=packed, position_ids=positions, use_cache=False).logits[0, len(first) :]
+            together = model(input_ids=packed, position_ids=positions, use_cache=False, **rows).logits[0, len(first) :]
             alone = model(input_ids=second[None].to(device), use_cache=False).logits[0]
     except (TypeError, ValueError, RuntimeError):
         return False
@@ -434,8 +477,12 @@ def training_arguments(t: dict, output_dir: str, task: str, has_val: bool, preci
 
 def packing_keeps_rows_apart(model: Any, tok: Any, task: str) -> tuple[bool, bool]:
     """Whether ``model`` may train on packed rows (``packing_is_exact`` for SFT, ``cls_packing_is_exact`` for
-    classification), and whether a packed classification step may also run its last layer at the first tokens only."""
+    classification), and whether the exact shortcut on top of packing holds too: SFT, each row's attention run on
+    its own (``segment_attention``); classification, the last layer run at the first tokens only."""
     if task == "causal-lm":
+        if use_segment_attention(model) and packing_is_exact(model):
+            return True, True
+        use_segment_attention(model, on=False)  # perhaps the model's own mask keeps packed rows apart
         return packing_is_exact(model), False
     if task != "seq-cls" or not cls_packing_is_exact(model, tok.pad_token_id):
         return False, False
@@ -447,9 +494,9 @@ def build_trainer(
     padding_free: bool = False, labels_only_head: bool = False, packs: tuple[bool, bool] | None = None,
 ) -> Any:  # fmt: skip
     """A ``Trainer`` over pre-tokenized rows (a plain list is a dataset: Trainer needs len and indexing).
-    Speed options: ``padding_free`` batches (when ``packing_keeps_rows_apart``; ``packs`` is its answer when the
-    caller already has it; classification also runs its last layer at the first tokens only when
-    ``cls_packing_is_exact(..., first_token_layer=True)`` passes) and, for SFT, the LM head on labels only."""
+    Speed options: ``padding_free`` batches when ``packing_keeps_rows_apart`` (``packs`` is its answer when the
+    caller already has it), with its exact shortcut where the probe passed (SFT: ``segment_attention``;
+    classification: the last layer at the first tokens only), and, for SFT, the LM head on labels only."""
     from transformers import Trainer
 
     sft = task == "causal-lm"
@@ -468,11 +515,13 @@ def build_trainer(
             return (loss, outputs) if return_outputs else loss
 
     if padding_free:
-        packed, first_layer = packing_keeps_rows_apart(model, tok, task) if packs is None else packs
+        packed, shortcut = packing_keeps_rows_apart(model, tok, task) if packs is None else packs
     else:
-        packed, first_layer = False, False
+        packed, shortcut = False, False
+    first_layer = packed and shortcut and task == "seq-cls"
     if packed and sft:  # a padding-free batch has no attention mask and no padding: every token is real
         args.include_num_input_tokens_seen = "all"
+    use_segment_attention(model, on=packed and sft and shortcut)  # a shared base comes back with its own attention
     collator = make_collator(tok, task, padding_free=packed)
     return RecipeTrainer(
         model=model, args=args, data_collator=collator, train_dataset=train_rows, eval_dataset=val_rows or None,
