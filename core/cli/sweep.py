@@ -41,7 +41,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--target-col", default=None, help="response/label column of a data file")
     p.add_argument("--plans", type=Path, default=None, help="a plans file exported from the app (2-8 plans)")
     p.add_argument("--ladder", choices=LADDERS, default=None,
-                   help="targets: q+v / attention / MLP / all-linear at --r; ranks: r=4,8,16,64 on --preset")  # fmt: skip
+                   help="targets: q+v / attention / MLP / all-linear at --r; ranks: r=4,8,16,64 on --preset, lora_alpha fixed")  # fmt: skip
     p.add_argument("--r", type=int, default=DEFAULT_R, help=f"rank of the targets ladder (default {DEFAULT_R})")
     p.add_argument("--preset", choices=[x for x in PRESETS if x not in ("custom", "regex")], default="all-linear",
                    help="targets of the ranks ladder (default all-linear)")  # fmt: skip

@@ -35,7 +35,7 @@ STRINGS = {
     "sweeppage.source": ("Plans", "계획"),
     "sweeppage.source_saved": ("My saved plans", "저장한 계획"),
     "sweeppage.source_targets": ("Ladder: q+v / attention / MLP / all-linear", "사다리: q+v / 어텐션 / MLP / all-linear"),
-    "sweeppage.source_ranks": ("Ladder: r = 4, 8, 16, 64", "사다리: r = 4, 8, 16, 64"),
+    "sweeppage.source_ranks": ("Ladder: r = 4, 8, 16, 64 (lora_alpha fixed)", "사다리: r = 4, 8, 16, 64 (lora_alpha 고정)"),
     "sweeppage.pick_saved": ("Saved plans (2-8)", "저장한 계획 (2~8개)"),
     "sweeppage.no_saved": ("Save at least two plans on the Configure page first, or use a ladder.", "먼저 LoRA 설정 페이지에서 계획을 두 개 이상 저장하거나 사다리를 쓰세요."),
     "sweeppage.r": ("Rank r for the ladder", "사다리의 랭크 r"),

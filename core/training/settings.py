@@ -52,7 +52,7 @@ class TrainSettings:
     # rows packed without padding (position_ids; classification with a block-diagonal mask and its last layer
     # run at each row's first token only) and the LM head run only where a label follows; and batches of
     # similar-length rows (changes the order rows are seen in, so it is a separate switch).
-    padding_free: bool = True  # SFT 1.39x (with the labels-only head), MiniLM 1.56-1.72x over (a): docs/benchmarks.md
+    padding_free: bool = True  # with the labels-only head: SFT 1.56x, MiniLM 1.79x over (a): docs/benchmarks.md
     labels_only_head: bool = True
     group_by_length: bool = False  # off until its effect on short demo runs is measured
 

@@ -12,7 +12,7 @@ from core.errors import LensError
 from core.models.spec import ModelSpec
 from core.planning.plan import LoraPlan, validate_plan
 from core.planning.plans_io import spec_from_json, spec_to_json
-from core.planning.presets import preset_plan
+from core.planning.presets import default_plan, preset_plan
 from core.training.settings import TrainSettings, validate_settings
 
 LADDERS: tuple[str, ...] = ("targets", "ranks")
@@ -115,13 +115,18 @@ def validate_sweep(sweep: Sweep) -> None:
 
 def ladder(inv: Inventory, kind: str, task: str, r: int = 8, preset: str = "all-linear") -> tuple[SweepPlan, ...]:
     """The standard ladders from the model's own presets: q+v / attention / MLP / all-linear at rank ``r``,
-    or r in 4, 8, 16, 64 for one preset. Presets the model lacks (no MLP in it) are left out."""
+    or r in 4, 8, 16, 64 for one preset. Presets the model lacks (no MLP in it) are left out.
+    The rank ladder keeps the default plan's lora_alpha for every rank (scaling alpha/r): with alpha = 2r the
+    update grows with r at one learning rate (MiniLM at 5e-3: r=16 and 64 fell to chance accuracy), while with
+    alpha fixed the best learning rate is roughly the same for every rank (Schulman et al. 2025)."""
     if kind == "targets":
         plans = [(name, preset_plan(inv, name, r, task)) for name in TARGET_LADDER]
         items = [SweepPlan(f"{name} r={r}", plan) for name, plan in plans
                  if plan.targets or plan.target_regex or plan.target_parameters]
     elif kind == "ranks":
-        items = [SweepPlan(f"{preset} r={rank}", preset_plan(inv, preset, rank, task)) for rank in RANK_LADDER]
+        alpha = default_plan(inv, task).lora_alpha
+        items = [SweepPlan(f"{preset} r={rank}", preset_plan(inv, preset, rank, task).with_changes(lora_alpha=alpha))
+                 for rank in RANK_LADDER]  # fmt: skip
         items = [i for i in items if i.plan.targets or i.plan.target_regex or i.plan.target_parameters]
     else:
         raise LensError("sweep.bad_ladder", kind=kind, options=", ".join(LADDERS))

@@ -186,8 +186,7 @@ def run_sweep(
         results.append(result)
         if on_result is not None:
             on_result(result, trained)
-        del trained
-        free_memory()
+        del trained  # collected as the next plan starts (train_plan): one gc pass a plan, ~0.26 s on SmolLM2
     return results
 
 
