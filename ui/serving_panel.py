@@ -29,7 +29,9 @@ def render_serving_panel(check: ServingCheck, model_id: str, key: str = "configu
         if check.ok:
             st.success(tr("serving.ok", version=check.version, max=check.max_lora_rank), icon="✅")
         else:
-            st.warning(tr("serving.not_ok", version=check.version, n=len(check.problems)), icon="⚠️")
+            n = len(check.problems)
+            st.warning(tr("serving.not_ok_one" if n == 1 else "serving.not_ok_other", version=check.version, n=n),
+                       icon="⚠️")  # fmt: skip
         for finding in check.problems:  # what fails first, with what to change
             change = tr("serving.change", fix=_sentence(finding, "_fix"))
             st.markdown(f"❌ **{tr(f'serving.rule.{finding.rule}')}**  \n{_sentence(finding)} **{change}**")

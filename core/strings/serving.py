@@ -6,8 +6,12 @@ STRINGS = {
         "vLLM {version} serves this adapter with `--max-lora-rank` {max}.",
         "vLLM {version}은(는) 이 어댑터를 `--max-lora-rank` {max}로 서빙합니다.",
     ),
-    "serving.not_ok": (
-        "vLLM {version} would not serve this adapter as trained: {n} thing(s) to change.",
+    "serving.not_ok_one": (
+        "vLLM {version} would not serve this adapter as trained: one thing to change.",
+        "vLLM {version}은(는) 이대로 학습한 어댑터를 서빙하지 못합니다. 바꿀 것이 1개 있습니다.",
+    ),
+    "serving.not_ok_other": (
+        "vLLM {version} would not serve this adapter as trained: {n} things to change.",
         "vLLM {version}은(는) 이대로 학습한 어댑터를 서빙하지 못합니다. 바꿀 것이 {n}개 있습니다.",
     ),
     "serving.command": ("Command to copy", "복사할 명령"),
