@@ -205,6 +205,9 @@ def make_collator(tok: Any, task: str, padding_free: bool = False) -> Any:
 
 
 SEGMENTS = "lens_sdpa_segments"  # transformers' SDPA, run on each packed row alone (segment_attention)
+# The last row bounds read to the host: every layer of a step gets the same tensor, so it is read (a device sync on
+# a GPU) once a step, not once a layer. One tuple, swapped whole: a run in another thread never sees half of it.
+_last_edges: tuple[Any, list[int]] = (None, [])
 
 
 def segment_attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, **kwargs: Any) -> Any:
@@ -220,7 +223,11 @@ def segment_attention(module: Any, query: Any, key: Any, value: Any, attention_m
     whole = query.shape[0] != 1 or key.shape[2] != query.shape[2] or kwargs.get("sliding_window")
     if bounds is None or whole or kwargs.get("position_bias") is not None:
         return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
-    edges = bounds.tolist()
+    global _last_edges
+    cached = _last_edges
+    if cached[0] is not bounds:
+        cached = _last_edges = (bounds, bounds.tolist())
+    edges = cached[1]
     rows = [sdpa_attention_forward(module, query[:, :, a:b], key[:, :, a:b], value[:, :, a:b], None, **kwargs)[0]
             for a, b in zip(edges[:-1], edges[1:], strict=False) if b > a]  # fmt: skip
     return torch.cat(rows, dim=1), None
