@@ -58,7 +58,7 @@ def swept(tmp_path_factory):
             t.logits = t.model(**t.tokenizer(REVIEWS, padding=True, return_tensors="pt")).logits
         trained[result.name] = t
 
-    return run_sweep(_sweep(), _data(), None, tmp_path_factory.mktemp("sweep"), on_result=keep), trained
+    return run_sweep(_sweep(), _data(), None, tmp_path_factory.mktemp("sweep"), on_result=keep, lanes=1), trained
 
 
 def _peft_count(plan: LoraPlan, labels: tuple[str, ...]) -> int:
@@ -130,7 +130,7 @@ def test_a_sweep_evaluates_its_shared_start_and_probes_packing_once_with_the_spe
                         or loop(self, *a, **k))  # fmt: skip
     monkeypatch.setattr(recipe, "build_trainer", lambda *a, **k: built.append(k) or build(*a, **k))
     monkeypatch.setattr(recipe, "cls_packing_is_exact", lambda *a, **k: probes.append(k) or probe(*a, **k))
-    results = run_sweep(_sweep(PLANS[:2]), _data(), None, tmp_path)
+    results = run_sweep(_sweep(PLANS[:2]), _data(), None, tmp_path, lanes=1)
     assert [len(r.evals) for r in results] == [3, 3] and [e["step"] for e in results[1].evals] == [0, 1, 2]
     assert calls == [0, 1, 2, 1, 2]  # the second plan reports the first's step-0 evaluation instead of redoing it
     assert [(k["padding_free"], k["labels_only_head"], k["packs"]) for k in built] == [(True, True, (True, True))] * 2
@@ -243,7 +243,7 @@ def test_an_injected_oom_fails_that_plan_and_the_sweep_goes_on(tmp_path, monkeyp
 
     monkeypatch.setattr(engine, "_wrap", wrap)
     plans = (*PLANS[:2], SweepPlan("qv r=4 again", PLANS[0].plan))
-    results = run_sweep(_sweep(plans), _data(), None, tmp_path)
+    results = run_sweep(_sweep(plans), _data(), None, tmp_path, lanes=1)  # the hook lives in this process
     assert [r.status for r in results] == ["done", "failed", "done"]
     assert results[1].error_key == "train.oom" and results[1].adapter_dir is None
     assert [s.name for s in summarize(results, "seq-cls")] == ["qv r=4", "qv r=4 again"]
@@ -251,7 +251,7 @@ def test_an_injected_oom_fails_that_plan_and_the_sweep_goes_on(tmp_path, monkeyp
 
 def test_stop_between_plans_keeps_the_finished_ones(tmp_path):
     stop = threading.Event()
-    results = run_sweep(_sweep(), _data(), None, tmp_path, on_result=lambda r, t: stop.set(), stop=stop)
+    results = run_sweep(_sweep(), _data(), None, tmp_path, on_result=lambda r, t: stop.set(), stop=stop, lanes=1)
     assert [r.status for r in results] == ["done"] and results[0].adapter_dir
 
 
@@ -274,7 +274,7 @@ def test_stop_mid_sweep_in_the_job_queue_keeps_finished_plans(tmp_path, monkeypa
     monkeypatch.setattr(engine, "_wrap", slow_second_plan)
     manager = JobManager(root=tmp_path)
     run = SweepRun(_sweep(settings=SETTINGS.with_changes(max_steps=30, eval_every=100)), _data(), None, tmp_path)
-    ids = run.submit(manager, OWNER)
+    ids = run.submit(manager, OWNER, lanes=1)  # the hook lives in this process
     assert len(ids) == 3 and manager.queue_position(ids[2]) is not None  # queued one after another
     _wait_for(lambda: manager.get(OWNER, ids[1]).snapshot.step >= 2)
     assert run.running()[0].name == PLANS[1].name

@@ -26,24 +26,27 @@ def _eta(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def sweep_eta(run: SweepRun, current_eta: float | None, current_elapsed: float) -> float | None:
-    """What is left of the whole sweep: the running plan's ETA plus, for each plan still queued, the mean time of
-    the finished ones (else the running plan's projected total)."""
-    left = len(run.job_ids) - len(run.results) - 1
+def sweep_eta(run: SweepRun, current_eta: float | None, current_elapsed: float, running: int = 1) -> float | None:
+    """What is left of the whole sweep: the running plan's ETA plus, for the plans still queued, the mean time of
+    the finished ones (else the running plan's projected total) a round, ``run.lanes`` plans a round."""
+    left = len(run.job_ids) - len(run.results) - max(1, running)
     done = [r.seconds for r in run.results]
     if current_eta is None and not done:
         return None
     per_plan = sum(done) / len(done) if done else current_elapsed + (current_eta or 0.0)
-    return (current_eta or 0.0) + max(0, left) * per_plan
+    rounds = -(-max(0, left) // max(1, run.lanes))
+    return (current_eta or 0.0) + rounds * per_plan
 
 
-def _running_result(run: SweepRun) -> tuple[PlanResult, float | None, float, int] | None:
-    found = run.running()
-    if found is None:
+def _running_result(run: SweepRun) -> tuple[PlanResult, float | None, float, int, list[str]] | None:
+    every = run.running_all()
+    if not every:
         return None
-    item, seed, job_id = found
+    item, seed, job_id = every[0]
     snap = run.manager.get(run.owner, job_id).snapshot
-    return PlanResult(item.name, seed, "running", losses=snap.losses), snap.eta_s, snap.elapsed_s, run.job_ids.index(job_id)
+    names = [f"{i.name} ({s})" if len(run.sweep.seeds) > 1 else i.name for i, s, _ in every]
+    result = PlanResult(item.name, seed, "running", losses=snap.losses)
+    return result, snap.eta_s, snap.elapsed_s, run.job_ids.index(job_id), names
 
 
 @st.fragment(run_every=1.0)
@@ -56,10 +59,12 @@ def live(number: int) -> None:
     if current is None and not run.finished:
         st.info(tr("sweeppage.waiting"))
     if current is not None:
-        result, eta, elapsed, index = current
-        text = tr("sweeppage.running", name=result.name, seed=result.seed, i=index + 1, n=len(run.job_ids),
-                  eta=_eta(sweep_eta(run, eta, elapsed)))  # fmt: skip
+        result, eta, elapsed, index, names = current
+        text = tr("sweeppage.running", name=" + ".join(names), seed=result.seed, i=index + 1, n=len(run.job_ids),
+                  eta=_eta(sweep_eta(run, eta, elapsed, len(names))))  # fmt: skip
         st.progress(len(run.results) / len(run.job_ids), text=text)
+        if run.lanes > 1:
+            st.caption(tr("sweeppage.side_by_side", n=run.lanes))
         fig = charts.curves_figure(list(run.results), result, lang())
         st.plotly_chart(fig, width="stretch", key="sweep.live.curves")
     if not run.finished:
@@ -104,7 +109,9 @@ def render_results(record: SweepRecord) -> None:
                     key=f"sweep.curves.{record.number}")  # fmt: skip
     st.plotly_chart(charts.cost_figure(rows, lang()), width="stretch", key=f"sweep.cost.{record.number}")
     kinds = {r.memory_kind for r in record.results if r.memory_kind}
-    st.caption(" ".join(tr("sweeppage.memory_note", kind=tr(f"sweeppage.mem.{k}")) for k in sorted(kinds)))
+    notes = [tr("sweeppage.memory_note", kind=tr(f"sweeppage.mem.{k}")) for k in sorted(kinds)]
+    side = max((r.side_by_side for r in record.results), default=1)
+    st.caption(" ".join(notes + ([tr("sweeppage.side_by_side", n=side)] if side > 1 else [])))
     frame = summary_frame(rows)
     st.dataframe(frame, hide_index=True, width="stretch", key=f"sweep.table.{record.number}")
     st.download_button(tr("sweeppage.csv"), frame.to_csv(index=False).encode("utf-8"),

@@ -51,6 +51,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--seq-len", type=int, default=None)
     p.add_argument("--seeds", type=int, default=1, help=f"seeds per plan, 1-{MAX_SEEDS} (seeds 1..K)")
+    p.add_argument("--lanes", type=int, default=None,
+                   help="plans trained at once, each in its own process (default: one a CPU core, at most 4; 1 on a GPU)")
     p.add_argument("--out", type=Path, default=None, help="folder for every plan's adapter (default: a temp folder)")
     p.add_argument("--json", action="store_true", help="print one JSON line per plan and a summary line")
     p.set_defaults(func=run)
@@ -99,6 +101,7 @@ def plan_line(r: PlanResult, task: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.training.lanes import MAX_LANES
     from core.training.sweep_run import run_sweep
 
     train_command._quiet_transformers()
@@ -109,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         line = plan_line(result, sweep.task)
         print(json.dumps(line) if args.json else "  ".join(f"{k}={v}" for k, v in line.items()), flush=True)
 
-    results = run_sweep(sweep, data, None, Path(out), on_result=report)
+    lanes = None if args.lanes is None else max(1, min(args.lanes, MAX_LANES))
+    results = run_sweep(sweep, data, None, Path(out), on_result=report, lanes=lanes)
     rows = summarize(results, sweep.task)
     metric, maximize = QUALITY[sweep.task]
     summary = {"summary": True, "metric": metric, "maximize": maximize, "pareto": [r.name for r in rows if r.on_frontier],

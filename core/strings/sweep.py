@@ -21,6 +21,14 @@ STRINGS = {
         "This data takes {size}, more than the {limit} a sweep may keep to be re-run; use fewer rows.",
         "이 데이터는 {size}로, 다시 실행하려고 스윕이 보관할 수 있는 {limit}보다 큽니다. 행 수를 줄여 주세요.",
     ),
+    "sweep.lane_died": (
+        "The process training this plan ended without a result (exit code {code}: out of memory, or killed); the sweep went on.",
+        "이 계획을 학습하던 프로세스가 결과 없이 끝났습니다 (종료 코드 {code}: 메모리 부족 또는 강제 종료). 스윕은 계속되었습니다.",
+    ),
+    "sweep.lane_failed": (
+        "Could not start a process for this plan ({detail}); the sweep went on.",
+        "이 계획을 위한 프로세스를 시작하지 못했습니다 ({detail}). 스윕은 계속되었습니다.",
+    ),
     "sweep.too_many": ("Your workspace keeps at most {max} sweeps; delete one first.", "작업 공간에는 스윕을 최대 {max}개까지 둘 수 있습니다. 먼저 하나를 지우세요."),
     "sweeppage.status_interrupted": ("Interrupted", "중단됨"),
     "sweeppage.interrupted": (
@@ -57,6 +65,14 @@ STRINGS = {
     "sweeppage.start": ("Start the sweep", "스윕 시작"),
     "sweeppage.stop": ("Stop the sweep (keeps finished plans)", "스윕 중지 (끝난 계획은 유지)"),
     "sweeppage.running": ("Training {name} (seed {seed}) · plan {i}/{n} · sweep ETA {eta}", "{name} 학습 중 (시드 {seed}) · {i}/{n}번째 · 전체 남은 시간 {eta}"),
+    "sweeppage.side_by_side": (
+        "{n} plans train at once, each in its own process on its share of the CPU cores: a small model's step does "
+        "not keep every core busy, so the sweep ends sooner. Each plan's seconds and tokens/s are measured under that "
+        "sharing (compare plans with each other); its numbers are the ones it would get alone.",
+        "계획 {n}개를 동시에, 각자 자기 프로세스에서 CPU 코어를 나눠 학습합니다. 작은 모델의 한 단계는 모든 코어를 다 쓰지 "
+        "못하므로 스윕이 더 빨리 끝납니다. 각 계획의 초와 토큰/초는 이렇게 나눠 쓴 상태에서 잰 값이니 계획끼리 비교하세요. "
+        "품질 수치는 혼자 학습할 때와 같습니다.",
+    ),
     "sweeppage.waiting": ("Waiting in the training queue…", "학습 대기열에서 기다리는 중…"),
     "sweeppage.finished": ("Sweep #{number} finished: {ok} of {n} runs trained.", "스윕 #{number} 완료: {n}개 중 {ok}개 학습됨."),
     "sweeppage.failed_plan": ("{name} (seed {seed}) failed: {reason}", "{name} (시드 {seed}) 실패: {reason}"),

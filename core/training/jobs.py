@@ -73,6 +73,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._queue: deque[str] = deque()
         self._running: str | None = None
+        self._beside: set[str] = set()  # queued jobs a sweep took to train beside the running one (``take``)
         self._with_model: deque[str] = deque()
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
@@ -141,7 +142,7 @@ class JobManager:
     def queue_position(self, job_id: str) -> int | None:
         """0 while running, 1 for the next in line, ...; ``None`` once finished or unknown."""
         with self._cond:
-            if job_id == self._running:
+            if job_id == self._running or job_id in self._beside:
                 return 0
             if job_id in self._queue:
                 return self._queue.index(job_id) + 1
@@ -202,16 +203,38 @@ class JobManager:
     def _work(self) -> None:
         while True:
             job = self._next()
-            try:
-                (job.runner or self._runner)(job.spec, job.plan, job.train, job.val, job.settings, job.workdir, job.state)
-            except BaseException as exc:  # the worker must survive anything
-                job.state.fail("err.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:300]}")
-            finally:
-                with self._cond:
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            (job.runner or self._runner)(job.spec, job.plan, job.train, job.val, job.settings, job.workdir, job.state)
+        except BaseException as exc:  # the worker must survive anything
+            job.state.fail("err.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:300]}")
+        finally:
+            with self._cond:
+                if self._running == job.id:
                     self._running = None
-                if not job.state.snapshot().finished:
-                    job.state.fail("err.unexpected", detail="the run ended without a status")
-                self._remember_model(job)
+                self._beside.discard(job.id)
+            if not job.state.snapshot().finished:
+                job.state.fail("err.unexpected", detail="the run ended without a status")
+            self._remember_model(job)
+
+    # --- a sweep's lanes -----------------------------------------------------------------
+
+    def take(self, owner: str, job_id: str) -> Job | None:
+        """A queued job of ``owner``'s, out of the queue to train beside the running one (a sweep's next plan on
+        a free lane: ``run_beside``); ``None`` if it is no longer queued."""
+        with self._cond:
+            job = self._jobs.get(job_id)
+            if job is None or job.owner != owner or job_id not in self._queue:
+                return None
+            self._queue.remove(job_id)
+            self._beside.add(job_id)
+            return job
+
+    def run_beside(self, job: Job) -> None:
+        """Run a job ``take`` gave, in the caller's thread, as the worker runs its own."""
+        self._run(job)
 
     @staticmethod
     def _save(job: Job) -> None:

@@ -70,6 +70,11 @@ def embedded_for_ref(ref: str) -> str | None:
     return next((e for end, e in _LEGACY_ENDINGS.items() if name == end or name.endswith("/" + end)), None)
 
 
+def local_weights(location: str) -> str:
+    """The base's local folder: a Hub model is downloaded now, once, for the processes that read it after."""
+    return _local(location, weights=True)
+
+
 def _local(location: str, weights: bool) -> str:
     """A Hub id becomes its downloaded snapshot through the one Hub helper (one format of weights, clear
     sentences for gated, missing or offline); a folder stays as it is."""

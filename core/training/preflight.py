@@ -134,3 +134,15 @@ def _refusal(fit: Fit, ms: MemorySettings, estimate: Callable[[MemorySettings], 
         if nf4 <= fit.usable:
             return LensError("train.wont_fit_model_nf4", **params, nf4_needed=human_bytes(nf4))
     return LensError("train.wont_fit_model", **params)
+
+
+def side_by_side(spec: ModelSpec, runs: list[tuple[LoraPlan, TrainSettings]], wanted: int) -> int:
+    """How many of ``runs`` fit this machine's memory at once, each with its own copy of the base (the planner's
+    estimate of the largest, against the memory free now); at most ``wanted``, and 1 when the free memory is unknown."""
+    if wanted <= 1 or not runs:
+        return 1
+    device, free = available_memory()
+    if free is None:
+        return 1
+    needed = max(_estimator(spec, plan, None)(memory_settings(plan.task, settings, device)).total for plan, settings in runs)
+    return max(1, min(wanted, usable(free) // max(1, needed)))

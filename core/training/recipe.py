@@ -521,6 +521,13 @@ def build_trainer(
             loss, outputs = labels_only_loss(model, inputs, num_items_in_batch)
             return (loss, outputs) if return_outputs else loss
 
+        def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+            # Evaluating never moves the random numbers training draws (its data loader takes a seed from them):
+            # a run trains alike however often it is evaluated, or when a sweep measures its start only once.
+            devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+            with torch.random.fork_rng(devices=devices):
+                return super().evaluate(*args, **kwargs)
+
     if padding_free:
         packed, shortcut = packing_keeps_rows_apart(model, tok, task) if packs is None else packs
     else:

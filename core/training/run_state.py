@@ -136,6 +136,14 @@ class RunState:
         with self._lock:
             self._snap.evals.append({"step": step, "eval_loss": eval_loss})
 
+    def mirror(self, snapshot: RunSnapshot) -> None:
+        """Show a run that trains in another process as its snapshots arrive; a final status is never taken from
+        a snapshot (``finish`` and ``fail`` set it, so ``on_finish`` runs)."""
+        if snapshot.finished:
+            return
+        with self._lock:
+            self._snap = snapshot
+
     def finish(self, status: str, metrics: dict[str, float] | None = None, result: Any = None) -> None:
         with self._lock:
             self.result = result

@@ -108,10 +108,21 @@ class SharedBase:
         self._lent_to = result
 
 
-def load_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: TrainSettings) -> SharedBase:
-    """Tokenize the rows and load the base weights (the seed set first: it draws a new classification head)."""
-    from transformers import set_seed
+@dataclass(frozen=True)
+class Rows:
+    """A sweep's tokenized rows and what they were made with: everything of a shared base but its weights."""
 
+    source: WeightsSource
+    tokenizer: Any
+    task: str
+    labels: tuple[str, ...]
+    train_rows: list
+    val_rows: list
+    dataset_name: str
+
+
+def load_rows(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: TrainSettings) -> Rows:
+    """Tokenize the rows once (``prepare`` does this per run)."""
     source = weights_source(spec)
     tok = load_tokenizer(source.location)
     labels = label_names(train, val) if task == "seq-cls" else ()
@@ -120,6 +131,28 @@ def load_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, 
     val_rows = encode(tok, eval_subset(val, settings.max_eval_examples), task, seq_len, labels)
     if not train_rows:
         raise LensError("train.too_few_rows", count=0)
-    set_seed(settings.seed)
-    model = load_model(source.location, task, labels, tok.pad_token_id)
-    return SharedBase(source, tok, task, labels, train_rows, val_rows, model, train.name.removesuffix("/train"))
+    return Rows(source, tok, task, labels, train_rows, val_rows, train.name.removesuffix("/train"))
+
+
+def with_model(rows: Rows, seed: int, **known: Any) -> SharedBase:
+    """The base loaded for ``rows`` (the seed set first: it draws a new classification head)."""
+    from transformers import set_seed
+
+    set_seed(seed)
+    model = load_model(rows.source.location, rows.task, rows.labels, rows.tokenizer.pad_token_id)
+    return SharedBase(rows.source, rows.tokenizer, rows.task, rows.labels, rows.train_rows, rows.val_rows, model,
+                      rows.dataset_name, **known)  # fmt: skip
+
+
+def read_in(model: Any) -> None:
+    """Read every weight in now (they load mapped from the file), not in the first run's measured memory."""
+    import torch
+
+    with torch.no_grad():
+        for p in model.parameters():
+            p.sum()
+
+
+def load_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: TrainSettings) -> SharedBase:
+    """Tokenize the rows and load the base weights."""
+    return with_model(load_rows(spec, task, train, val, settings), settings.seed)

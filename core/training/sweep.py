@@ -154,6 +154,7 @@ class PlanResult:
     evals: list[dict[str, float]] = field(default_factory=list)
     error_key: str | None = None
     error_params: dict[str, Any] = field(default_factory=dict)
+    side_by_side: int = 1  # plans training at once as this one did: its seconds and tokens/s are under that sharing
 
     @property
     def ok(self) -> bool:

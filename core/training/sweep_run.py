@@ -1,28 +1,27 @@
-"""Running a sweep: one base load and one tokenization shared by every plan, each plan measured, through the job queue
-(the app) or in this thread (the CLI and the benchmark). A failing plan is recorded and the sweep goes on."""
+"""Running a sweep: one tokenization shared by every plan, each plan measured, through the job queue (the app) or in
+this thread (the CLI and the benchmark). On a CPU several plans train at once, each in a process of its own
+(``core.training.lanes``); with one lane, every plan wraps one base loaded once. A failing plan is recorded and the
+sweep goes on."""
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import re
-import resource
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from core.data.dataset import TextDataset
 from core.data.splits import train_val_split
 from core.errors import LensError
 from core.models.spec import ModelSpec
-from core.training.engine import TrainResult, free_memory, run_training
+from core.training.engine import TrainResult, free_memory
+from core.training.lanes import SideBySide, lane_count, start_lane_server
+from core.training.plan_run import train_plan
 from core.training.run_state import RunState
-from core.training.shared_base import SharedBase, load_base
+from core.training.shared_base import SharedBase, load_base, load_rows, read_in
 from core.training.sweep import PlanResult, Sweep, SweepPlan, validate_sweep
 
 OnResult = Callable[[PlanResult, "TrainResult | None"], None]
@@ -32,9 +31,7 @@ def share_base(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset,
     """Tokenize once and load the base once (``load_base``, what ``prepare`` does per run), for every plan of a
     sweep; each run wraps the base in turn and draws its own head from its seed (``engine.fresh_head``)."""
     shared = load_base(spec, task, train, val, settings)
-    with torch.no_grad():  # weights load mapped from the file: read them in now, not in the first plan's memory
-        for p in shared.model.parameters():
-            p.sum()
+    read_in(shared.model)
     return shared
 
 
@@ -58,108 +55,6 @@ def budget_params(spec: ModelSpec, plans: tuple[SweepPlan, ...], num_labels: int
     return {item.name: compute_budget(layers, item.plan).trainable_params for item in plans}
 
 
-class PeakMemory:
-    """Peak memory of one plan: ``torch.cuda.max_memory_allocated`` on a GPU; on a CPU the growth of the process's
-    resident set over its level at the start: Linux's own high-water mark (``VmHWM``, reset through
-    ``/proc/self/clear_refs``), else sampled every 20 ms."""
-
-    def __init__(self) -> None:
-        self.kind = "cuda_max_allocated" if torch.cuda.is_available() else "rss_growth"
-        self._stop = threading.Event()
-        self._peak = self._start = 0
-        self._thread: threading.Thread | None = None
-        self._hwm = False
-
-    def __enter__(self) -> PeakMemory:
-        if self.kind == "cuda_max_allocated":
-            torch.cuda.reset_peak_memory_stats()
-            return self
-        _give_back_free_memory()
-        self._start = self._peak = _rss()
-        self._hwm = _reset_high_water_mark()
-        if not self._hwm:
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self._peak = max(self._peak, _rss())
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self._peak = max(self._peak, _rss(), _high_water_mark() if self._hwm else 0)
-
-    @property
-    def peak_bytes(self) -> int:
-        if self.kind == "cuda_max_allocated":
-            return int(torch.cuda.max_memory_allocated())
-        return max(0, self._peak - self._start)
-
-
-def _rss() -> int:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            return int(f.read().split()[1]) * resource.getpagesize()
-    except OSError:
-        scale = 1 if sys.platform == "darwin" else 1024
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-
-
-def _give_back_free_memory() -> None:
-    """glibc keeps memory a finished plan freed and lends it to the next one, which would then look smaller than
-    it is: ``malloc_trim`` returns it to the system first, so every plan's growth counts what it allocates."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: growth may undercount plans after the first
-        pass
-
-
-def _reset_high_water_mark() -> bool:
-    """Linux: "5" resets the process's peak resident set (``VmHWM``) to its current size."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-        return _high_water_mark() > 0
-    except OSError:
-        return False
-
-
-def _high_water_mark() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            line = next((x for x in f if x.startswith("VmHWM:")), "")
-        return int(line.split()[1]) * 1024 if line else 0
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def train_plan(
-    sweep: Sweep, item: SweepPlan, seed: int, shared: SharedBase, train: TextDataset, val: TextDataset,
-    workdir: Path, state: RunState, budget: int,
-) -> tuple[PlanResult, TrainResult | None]:
-    """Train one (plan, seed) on the shared base with the engine, measuring it; never raises."""
-    shared.bare()  # the plan before lets go of the base (and its memory) before this one is measured
-    free_memory()
-    started = time.monotonic()
-    with PeakMemory() as memory:
-        trained = run_training(sweep.model, item.plan, train, val, sweep.settings_for(item, seed), workdir, state,
-                               shared)  # fmt: skip
-    snap = state.snapshot()
-    result = PlanResult(
-        name=item.name, seed=seed, status=snap.status, budget_params=budget, metrics=dict(snap.metrics),
-        seconds=round(time.monotonic() - started, 3), tokens_per_second=snap.tokens_per_s,
-        peak_memory_bytes=memory.peak_bytes, memory_kind=memory.kind, losses=snap.losses, evals=snap.evals,
-        error_key=snap.error_key, error_params=dict(snap.error_params),
-    )  # fmt: skip
-    if trained is not None:
-        result.trainable_params = trained.trainable_params  # counted while it trained
-        result.adapter_dir = str(trained.adapter_dir) if trained.adapter_dir else None
-    return result, trained
-
-
 def plan_folder(root: Path, index: int, item: SweepPlan, seed: int) -> Path:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.name).strip("-")[:40] or "plan"
     return root / f"{index:02d}-{slug}-seed{seed}"
@@ -167,11 +62,16 @@ def plan_folder(root: Path, index: int, item: SweepPlan, seed: int) -> Path:
 
 def run_sweep(
     sweep: Sweep, train: TextDataset, val: TextDataset | None, root: Path,
-    on_result: OnResult | None = None, stop: threading.Event | None = None,
+    on_result: OnResult | None = None, stop: threading.Event | None = None, lanes: int | None = None,
 ) -> list[PlanResult]:
-    """Every (plan, seed) in this thread; ``stop`` set between or during plans keeps what finished."""
+    """Every (plan, seed), ``lanes`` at once (default ``lane_count``: one a core on a CPU), results in the sweep's
+    order; ``stop`` set between or during plans keeps what finished. ``on_result`` is called as each plan ends."""
     validate_sweep(sweep)
     train, val = split(sweep, train, val)
+    lanes = lane_count(sweep, lanes)
+    if lanes > 1:
+        start_lane_server()  # its imports run in their own process while this one tokenizes
+        return _run_side_by_side(sweep, train, val, root, on_result, stop, lanes)
     shared = share_base(sweep.model, sweep.task, train, val, sweep.settings)
     budgets = budget_params(sweep.model, sweep.plans, len(shared.labels))
     results: list[PlanResult] = []
@@ -188,6 +88,41 @@ def run_sweep(
             on_result(result, trained)
         del trained  # collected as the next plan starts (train_plan): one gc pass a plan, ~0.26 s on SmolLM2
     return results
+
+
+def _run_side_by_side(
+    sweep: Sweep, train: TextDataset, val: TextDataset, root: Path, on_result: OnResult | None,
+    stop: threading.Event | None, lanes: int, side: SideBySide | None = None,
+) -> list[PlanResult]:
+    """``lanes`` threads, each taking the next (plan, seed) and training it in a child process."""
+    if side is None:
+        side = SideBySide(sweep, load_rows(sweep.model, sweep.task, train, val, sweep.settings), train, val, lanes)
+    budgets = budget_params(sweep.model, sweep.plans, len(side.rows.labels))
+    todo = list(enumerate(sweep.runs()))
+    done: dict[int, PlanResult] = {}
+    lock = threading.Lock()
+
+    def lane() -> None:
+        while True:
+            with lock:
+                if not todo or (stop is not None and stop.is_set()):
+                    return
+                index, (item, seed) = todo.pop(0)
+            state = RunState()
+            watcher = _forward_stop(stop, state)
+            result, trained = side.run(item, seed, plan_folder(root, index, item, seed), state, budgets[item.name])
+            watcher.set()
+            with lock:
+                done[index] = result
+                if on_result is not None:
+                    on_result(result, trained)
+
+    threads = [threading.Thread(target=lane, name=f"lora-lens-sweep-lane-{i}", daemon=True) for i in range(lanes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [done[i] for i in sorted(done)]
 
 
 def _forward_stop(stop: threading.Event | None, state: RunState) -> threading.Event:
@@ -221,15 +156,26 @@ class SweepRun:
         self._left = len(sweep.runs())
         self.manager: Any = None
         self.owner = ""
+        self.lanes = 1  # plans at once (``lane_count``, set as the sweep is submitted)
+        self._side: SideBySide | None = None
+        self._beside = 0  # lanes training a taken job now, beside the queue's worker
+        self._stopping = False
+        self._submitted = threading.Event()  # every plan queued: the first may start before the last is submitted
 
-    def submit(self, manager: Any, owner: str) -> list[str]:
+    def submit(self, manager: Any, owner: str, lanes: int | None = None) -> list[str]:
         self.manager, self.owner = manager, owner
-        for index, (item, seed) in enumerate(self.sweep.runs()):
-            runner = functools.partial(self._run, item, seed)
-            self.job_ids.append(manager.submit(
-                owner, self.sweep.model, item.plan, self.train, self.val, self.sweep.settings_for(item, seed),
-                workdir=plan_folder(self.root, index, item, seed), runner=runner, keep_rows=False,
-            ))  # fmt: skip
+        self.lanes = lane_count(self.sweep, lanes)
+        if self.lanes > 1:
+            start_lane_server()  # its imports run now, while the page shows the sweep queued
+        try:
+            for index, (item, seed) in enumerate(self.sweep.runs()):
+                runner = functools.partial(self._run, item, seed)
+                self.job_ids.append(manager.submit(
+                    owner, self.sweep.model, item.plan, self.train, self.val, self.sweep.settings_for(item, seed),
+                    workdir=plan_folder(self.root, index, item, seed), runner=runner, keep_rows=False,
+                ))  # fmt: skip
+        finally:
+            self._submitted.set()
         return list(self.job_ids)
 
     def _base(self) -> SharedBase:
@@ -240,26 +186,75 @@ class SweepRun:
                 self._budgets = budget_params(s.model, s.plans, len(self._shared.labels))
             return self._shared
 
+    def _lanes(self) -> SideBySide:
+        with self._lock:
+            if self._side is None:
+                s = self.sweep
+                rows = load_rows(s.model, s.task, self.train, self.val, s.settings)
+                self._side = SideBySide(s, rows, self.train, self.val, self.lanes)
+                self._budgets = budget_params(s.model, s.plans, len(rows.labels))
+            return self._side
+
     def _run(self, item: SweepPlan, seed: int, spec: Any, plan: Any, train: Any, val: Any, settings: Any,
              workdir: Path, state: RunState) -> TrainResult | None:  # fmt: skip
         """The job's runner (the queue's arguments after the plan and seed)."""
         try:
+            if self.lanes > 1:
+                self._submitted.wait(timeout=60)
+                self._fill_lanes()
             try:
-                shared = self._base()
+                side = self._lanes() if self.lanes > 1 else None
+                shared = None if side is not None else self._base()
             except LensError as exc:
                 state.fail(exc.key, **exc.params)
                 result, trained = PlanResult(item.name, seed, "failed", error_key=exc.key), None
             else:
-                result, trained = train_plan(self.sweep, item, seed, shared, self.train, self.val, workdir, state,
-                                             self._budgets[item.name])  # fmt: skip
+                budget = self._budgets[item.name]
+                if side is not None:
+                    result, trained = side.run(item, seed, workdir, state, budget)
+                else:
+                    assert shared is not None
+                    result, trained = train_plan(self.sweep, item, seed, shared, self.train, self.val, workdir, state,
+                                                 budget)  # fmt: skip
             self._record(result, trained)
             return trained
         finally:
             self._one_less()
 
+    def _fill_lanes(self) -> None:
+        """Free lanes take this sweep's next queued plans and train them beside the queue's worker."""
+        while True:
+            job = self._take_next(new_lane=True)
+            if job is None:
+                return
+            threading.Thread(target=self._beside_lane, args=(job,), name="lora-lens-sweep-lane", daemon=True).start()
+
+    def _take_next(self, new_lane: bool = False) -> Any:
+        with self._lock:
+            if self._stopping or (new_lane and self._beside >= self.lanes - 1):
+                return None
+            for job_id in self.job_ids:
+                if (self.manager.queue_position(job_id) or 0) > 0:
+                    job = self.manager.take(self.owner, job_id)
+                    if job is not None and new_lane:
+                        self._beside += 1
+                    return job
+            return None
+
+    def _beside_lane(self, job: Any) -> None:
+        try:
+            while job is not None:
+                self.manager.run_beside(job)
+                job = self._take_next()
+        finally:
+            with self._lock:
+                self._beside -= 1
+
     def _record(self, result: PlanResult, trained: TrainResult | None) -> None:
+        order = {(item.name, seed): i for i, (item, seed) in enumerate(self.sweep.runs())}
         with self._lock:
             self.results.append(result)
+            self.results.sort(key=lambda r: order.get((r.name, r.seed), len(order)))  # lanes end in any order
         if self.on_result is not None:
             self.on_result(result, trained)
 
@@ -267,12 +262,14 @@ class SweepRun:
         with self._lock:
             self._left -= 1
             if self._left <= 0:
-                self._shared = None
+                self._shared = self._side = None
         if self._left <= 0:
             free_memory()
 
     def stop(self) -> None:
-        """Drop the queued plans and stop the running one after its step; finished plans stay."""
+        """Drop the queued plans and stop the running ones after their step; finished plans stay."""
+        with self._lock:
+            self._stopping = True  # no lane takes another plan
         for job_id in self.job_ids:
             queued = (self.manager.queue_position(job_id) or 0) > 0
             if not self.manager.get(self.owner, job_id).snapshot.finished:
@@ -285,11 +282,14 @@ class SweepRun:
         return all(self.manager.get(self.owner, j).snapshot.finished for j in self.job_ids)
 
     def running(self) -> tuple[SweepPlan, int, str] | None:
-        """(plan, seed, job id) of the plan training now, else ``None``."""
-        for (item, seed), job_id in zip(self.sweep.runs(), self.job_ids, strict=True):
-            if self.manager.queue_position(job_id) == 0:
-                return item, seed, job_id
-        return None
+        """(plan, seed, job id) of the first plan training now, else ``None``."""
+        every = self.running_all()
+        return every[0] if every else None
+
+    def running_all(self) -> list[tuple[SweepPlan, int, str]]:
+        """(plan, seed, job id) of every plan training now (more than one where lanes train side by side)."""
+        return [(item, seed, job_id) for (item, seed), job_id in zip(self.sweep.runs(), self.job_ids, strict=True)
+                if self.manager.queue_position(job_id) == 0]  # fmt: skip
 
 
 _LIVE: dict[tuple[str, int], SweepRun] = {}

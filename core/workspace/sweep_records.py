@@ -64,14 +64,15 @@ class SweepRecords:
     def update_sweep(
         self, visitor: str, number: int, status: str | None = None, result: PlanResult | None = None
     ) -> SweepRecord:
-        """Set the sweep's status and/or append one plan's result."""
+        """Set the sweep's status and/or add one plan's result (kept in the sweep's order of plans and seeds, however
+        the plans training side by side end)."""
         key = visitor_key(visitor)
         with self._write() as db:
             record = self._get_sweep(db, key, number)
-            record = replace(
-                record, status=status or record.status, updated=self._clock(),
-                results=record.results + ((result,) if result is not None else ()),
-            )  # fmt: skip
+            results = record.results + ((result,) if result is not None else ())
+            order = {(item.name, seed): i for i, (item, seed) in enumerate(record.sweep.runs())}
+            results = tuple(sorted(results, key=lambda r: order.get((r.name, r.seed), len(order))))  # the sweep's order
+            record = replace(record, status=status or record.status, updated=self._clock(), results=results)
             self._put_sweep(db, key, record)
         return record
 
