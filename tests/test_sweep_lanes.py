@@ -111,3 +111,16 @@ def test_stop_reaches_every_plan_training_in_a_lane_and_keeps_what_they_trained(
     assert manager.get(OWNER, ids[0]).result.adapter_dir is not None  # the job's record: its adapter on disk
     _wait_for(lambda: run._beside == 0)  # the lane thread ends just after its plan
     assert run._side is None
+
+
+def test_the_live_chart_draws_every_plan_training_now_thickest():
+    from core.charts.sweep import curves_figure
+    from core.training.sweep import PlanResult
+
+    curve = [{"step": 1, "loss": 2.0, "lr": 1e-3}, {"step": 2, "loss": 1.5, "lr": 1e-3}]
+    done = PlanResult("a", 1, "done", losses=curve)
+    now = [PlanResult("b", 1, "running", losses=curve), PlanResult("c", 1, "running", losses=curve)]
+    fig = curves_figure([done], now)
+    assert [(tr.name, tr.line.width) for tr in fig.data] == [("a · seed 1", 1.5), ("b · seed 1", 4), ("c · seed 1", 4)]
+    assert len({tr.line.color for tr in fig.data}) == 3
+    assert [tr.line.width for tr in curves_figure([done], now[0]).data] == [1.5, 4]  # one plan at a time

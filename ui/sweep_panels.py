@@ -38,15 +38,14 @@ def sweep_eta(run: SweepRun, current_eta: float | None, current_elapsed: float, 
     return (current_eta or 0.0) + rounds * per_plan
 
 
-def _running_result(run: SweepRun) -> tuple[PlanResult, float | None, float, int, list[str]] | None:
+def _running_results(run: SweepRun) -> tuple[list[PlanResult], float | None, float, int] | None:
+    """The plans training now (one a lane) with their curves so far, the first one's ETA, elapsed time and index."""
     every = run.running_all()
     if not every:
         return None
-    item, seed, job_id = every[0]
-    snap = run.manager.get(run.owner, job_id).snapshot
-    names = [f"{i.name} ({s})" if len(run.sweep.seeds) > 1 else i.name for i, s, _ in every]
-    result = PlanResult(item.name, seed, "running", losses=snap.losses)
-    return result, snap.eta_s, snap.elapsed_s, run.job_ids.index(job_id), names
+    snaps = [run.manager.get(run.owner, job_id).snapshot for _, _, job_id in every]
+    live = [PlanResult(i.name, s, "running", losses=snap.losses) for (i, s, _), snap in zip(every, snaps, strict=True)]
+    return live, snaps[0].eta_s, snaps[0].elapsed_s, run.job_ids.index(every[0][2])
 
 
 @st.fragment(run_every=1.0)
@@ -55,17 +54,19 @@ def live(number: int) -> None:
     run = live_sweep(visitor(), number)
     if run is None:
         return
-    current = _running_result(run)
+    current = _running_results(run)
     if current is None and not run.finished:
         st.info(tr("sweeppage.waiting"))
     if current is not None:
-        result, eta, elapsed, index, names = current
-        text = tr("sweeppage.running", name=" + ".join(names), seed=result.seed, i=index + 1, n=len(run.job_ids),
-                  eta=_eta(sweep_eta(run, eta, elapsed, len(names))))  # fmt: skip
+        live_results, eta, elapsed, index = current
+        several = len(run.sweep.seeds) > 1
+        names = " + ".join(f"{r.name} ({r.seed})" if several else r.name for r in live_results)
+        text = tr("sweeppage.running", name=names, seed=live_results[0].seed, i=index + 1, n=len(run.job_ids),
+                  eta=_eta(sweep_eta(run, eta, elapsed, len(live_results))))  # fmt: skip
         st.progress(len(run.results) / len(run.job_ids), text=text)
         if run.lanes > 1:
             st.caption(tr("sweeppage.side_by_side", n=run.lanes))
-        fig = charts.curves_figure(list(run.results), result, lang())
+        fig = charts.curves_figure(list(run.results), live_results, lang())
         st.plotly_chart(fig, width="stretch", key="sweep.live.curves")
     if not run.finished:
         if st.button(tr("sweeppage.stop"), key="sweep.stop"):

@@ -44,18 +44,21 @@ def quality_figure(rows: Sequence[PlanSummary], task: str, lang: str = "en") -> 
     return fig
 
 
-def curves_figure(results: Sequence[PlanResult], running: PlanResult | None = None, lang: str = "en") -> go.Figure:
-    """Every run's training loss overlaid, one colour per plan; the one training now drawn thickest."""
+def curves_figure(
+    results: Sequence[PlanResult], running: PlanResult | Sequence[PlanResult] | None = None, lang: str = "en",
+) -> go.Figure:
+    """Every run's training loss overlaid, one colour per plan; those training now (one, or one a lane) thickest."""
+    live = [running] if isinstance(running, PlanResult) else list(running or ())
     fig = go.Figure()
-    names = list(dict.fromkeys([r.name for r in results] + ([running.name] if running else [])))
-    for r in [*results, *([running] if running else [])]:
+    names = list(dict.fromkeys([r.name for r in results] + [r.name for r in live]))
+    for r in [*results, *live]:
         if not r.losses:
             continue
-        live = r is running
+        now = any(r is x for x in live)
         fig.add_scatter(
             x=[p["step"] for p in r.losses], y=[p["loss"] for p in r.losses], mode="lines",
-            name=f"{r.name} · seed {r.seed}", line={"color": plan_color(names.index(r.name)), "width": 4 if live else 1.5},
-            opacity=1.0 if live else 0.7,
+            name=f"{r.name} · seed {r.seed}", line={"color": plan_color(names.index(r.name)), "width": 4 if now else 1.5},
+            opacity=1.0 if now else 0.7,
         )  # fmt: skip
     fig.update_layout(xaxis_title=t("sweepchart.step", lang), yaxis_title=t("sweepchart.loss", lang), height=320,
                       margin=_MARGIN)  # fmt: skip

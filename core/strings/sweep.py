@@ -37,8 +37,8 @@ STRINGS = {
     ),
     "sweeppage.title": ("Sweep: which modules are worth adapting?", "스윕: 어떤 모듈을 적응시킬 가치가 있을까?"),
     "sweeppage.intro": (
-        "Train several LoRA plans one after another on the same model, data and settings, and see measured quality next to the exact number of trainable parameters.",
-        "같은 모델·데이터·설정으로 여러 LoRA 계획을 차례로 학습하고, 측정한 품질을 정확한 학습 파라미터 수 옆에서 봅니다.",
+        "Train several LoRA plans on the same model, data and settings (on a CPU, several at once: one per core), and see measured quality next to the exact number of trainable parameters.",
+        "같은 모델·데이터·설정으로 여러 LoRA 계획을 학습하고(CPU에서는 코어마다 하나씩 동시에), 측정한 품질을 정확한 학습 파라미터 수 옆에서 봅니다.",
     ),
     "sweeppage.source": ("Plans", "계획"),
     "sweeppage.source_saved": ("My saved plans", "저장한 계획"),
