@@ -70,8 +70,8 @@ def _put_back(model: Any, loaded: _Loaded) -> bool:
 
 
 @dataclass
-class SharedBase:
-    """The rows and the base several runs of one model on one dataset share (a sweep); see the module's docstring."""
+class Rows:
+    """A sweep's tokenized rows and what they were made with: everything of a shared base but its weights."""
 
     source: WeightsSource
     tokenizer: Any
@@ -79,8 +79,14 @@ class SharedBase:
     labels: tuple[str, ...]
     train_rows: list
     val_rows: list
-    model: Any
     dataset_name: str
+
+
+@dataclass
+class SharedBase(Rows):
+    """The rows and the base several runs of one model on one dataset share (a sweep); see the module's docstring."""
+
+    model: Any = None
     start_evals: dict = field(default_factory=dict)  # step-0 metrics by start_eval.start_key, filled by the first run
     packs: tuple[bool, bool] | None = None  # the recipe's packing probe on this base (packs, last layer at first tokens)
     reloads: int = 0  # how often the base could not be put back and was read from disk again
@@ -108,19 +114,6 @@ class SharedBase:
         self._lent_to = result
 
 
-@dataclass(frozen=True)
-class Rows:
-    """A sweep's tokenized rows and what they were made with: everything of a shared base but its weights."""
-
-    source: WeightsSource
-    tokenizer: Any
-    task: str
-    labels: tuple[str, ...]
-    train_rows: list
-    val_rows: list
-    dataset_name: str
-
-
 def load_rows(spec: ModelSpec, task: str, train: TextDataset, val: TextDataset, settings: TrainSettings) -> Rows:
     """Tokenize the rows once (``prepare`` does this per run)."""
     source = weights_source(spec)
@@ -140,8 +133,7 @@ def with_model(rows: Rows, seed: int, **known: Any) -> SharedBase:
 
     set_seed(seed)
     model = load_model(rows.source.location, rows.task, rows.labels, rows.tokenizer.pad_token_id)
-    return SharedBase(rows.source, rows.tokenizer, rows.task, rows.labels, rows.train_rows, rows.val_rows, model,
-                      rows.dataset_name, **known)  # fmt: skip
+    return SharedBase(**vars(rows), model=model, **known)
 
 
 def read_in(model: Any) -> None:
