@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,12 +114,15 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(line) if args.json else "  ".join(f"{k}={v}" for k, v in line.items()), flush=True)
 
     lanes = None if args.lanes is None else max(1, min(args.lanes, MAX_LANES))
+    started = time.monotonic()
     results = run_sweep(sweep, data, None, Path(out), on_result=report, lanes=lanes)
+    wall = time.monotonic() - started
     rows = summarize(results, sweep.task)
     metric, maximize = QUALITY[sweep.task]
     summary = {"summary": True, "metric": metric, "maximize": maximize, "pareto": [r.name for r in rows if r.on_frontier],
                "plans": len(sweep.plans), "runs": len(results), "failed": sum(r.status == "failed" for r in results),
-               "seconds": round(sum(r.seconds for r in results), 3), "out": str(out)}  # fmt: skip
+               "seconds": round(wall, 3), "plan_seconds": round(sum(r.seconds for r in results), 3),
+               "side_by_side": max((r.side_by_side for r in results), default=1), "out": str(out)}  # fmt: skip
     print(json.dumps(summary) if args.json else f"pareto: {', '.join(summary['pareto'])}", flush=True)
     if summary["failed"]:
         print(f"error: {summary['failed']} of {len(results)} runs failed", file=sys.stderr)
