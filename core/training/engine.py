@@ -197,13 +197,16 @@ def _final_metrics(trainer: Any, callback: ProgressCallback, session: TrainSessi
     return keep
 
 
-def cpu_threads() -> None:
+def cpu_thread_count() -> int:
     """CPU training threads: ``LORA_LENS_CPU_THREADS`` when the operator sets it, else every core."""
-    if torch.cuda.is_available():
-        return
     wanted = os.environ.get("LORA_LENS_CPU_THREADS", "").strip()
-    n = int(wanted) if wanted.isdigit() and int(wanted) > 0 else (os.cpu_count() or 1)
-    torch.set_num_threads(n)
+    return int(wanted) if wanted.isdigit() and int(wanted) > 0 else (os.cpu_count() or 1)
+
+
+def cpu_threads() -> None:
+    """Set this process's CPU training threads (``cpu_thread_count``); a GPU run leaves them."""
+    if not torch.cuda.is_available():
+        torch.set_num_threads(cpu_thread_count())
 
 
 def fit(session: TrainSession, workdir: Path, state: RunState) -> TrainResult | None:

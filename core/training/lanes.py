@@ -55,14 +55,14 @@ def lane_count(sweep: Sweep, wanted: int | None = None) -> int:
     n = wanted_lanes(len(runs)) if wanted is None else max(1, min(wanted, len(runs)))
     if n <= 1:
         return 1
-    return side_by_side(sweep.model, [(item.plan, sweep.settings_for(item, seed)) for item, seed in runs], n)
+    return side_by_side(sweep.model, [item.plan for item in sweep.plans], sweep.settings, n)  # seeds, rates: same size
 
 
 def threads_per_lane(lanes: int) -> int:
-    """The CPU threads of one lane: the operator's ``LORA_LENS_CPU_THREADS`` (else every core) shared out."""
-    wanted = os.environ.get("LORA_LENS_CPU_THREADS", "").strip()
-    total = int(wanted) if wanted.isdigit() and int(wanted) > 0 else (os.cpu_count() or 1)
-    return max(1, total // max(1, lanes))
+    """The CPU threads of one lane: the engine's count (``cpu_thread_count``) shared out."""
+    from core.training.engine import cpu_thread_count
+
+    return max(1, cpu_thread_count() // max(1, lanes))
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class SideBySide:
                       self.threads, known, packs)  # fmt: skip
         hook = None if self.on_start is None else (lambda process: self.on_start(process, job))
         try:
-            result, trained, outcome = train_in_lane(job, self.rows, state, hook)
+            result, trained, outcome = train_in_lane(job, state, hook)
             result.side_by_side = self.lanes
         except Exception as exc:  # noqa: BLE001 - a lane thread must never die silently
             state.fail("err.unexpected", detail=f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -159,7 +159,7 @@ class SideBySide:
 
 
 def train_in_lane(
-    job: LaneJob, rows: Rows, state: RunState, on_start: Any = None,
+    job: LaneJob, state: RunState, on_start: Any = None,
 ) -> tuple[PlanResult, TrainResult | None, LaneOutcome | None]:
     """Train ``job`` in a child process, mirroring its state into ``state``; never raises. ``on_start(process)``
     is called once the child runs (a test kills it there)."""
@@ -206,7 +206,7 @@ def train_in_lane(
     if outcome is None or final is None:
         state.fail("sweep.lane_died", code=process.exitcode if process.exitcode is not None else "?")
         return _failed(job, state), None, None
-    trained = _train_result(job, rows, outcome, final)
+    trained = _train_result(job, outcome, final)
     if final.status == "failed":
         state.fail(final.error_key or "err.unexpected", **final.error_params)
     else:
@@ -220,9 +220,9 @@ def _failed(job: LaneJob, state: RunState) -> PlanResult:
                       evals=snap.evals, error_key=snap.error_key, error_params=dict(snap.error_params))  # fmt: skip
 
 
-def _train_result(job: LaneJob, rows: Rows, outcome: LaneOutcome, final: RunSnapshot) -> TrainResult | None:
+def _train_result(job: LaneJob, outcome: LaneOutcome, final: RunSnapshot) -> TrainResult | None:
     """The parent's record of a run a child trained: its saved adapter (no live model: it reloads from there)."""
-    result = outcome.result
+    result, rows = outcome.result, job.rows
     if final.status == "failed" or not result.adapter_dir:
         return None
     settings = job.sweep.settings_for(job.item, job.seed)

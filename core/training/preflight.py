@@ -79,18 +79,23 @@ def memory_settings(task: str, settings: TrainSettings, device: str) -> MemorySe
                           "adamw", device)  # fmt: skip
 
 
-def _estimator(spec: ModelSpec, plan: LoraPlan, token: str | None) -> Callable[[MemorySettings], MemoryEstimate]:
-    """Config only (no weights): the meta build, its inventory and the plan's budget, then the planner."""
+def _estimators(spec: ModelSpec, plans: list[LoraPlan], token: str | None) -> list[Callable[[MemorySettings], MemoryEstimate]]:
+    """Config only (no weights): one meta build and its inventory for the model, each plan's budget, then the
+    planner."""
     from core.anatomy.inventory import list_adaptable_layers
     from core.models.meta import build_meta_model
     from core.models.sources import load_config
     from core.planning.budget import compute_budget
     from core.planning.memory import estimate_training_memory
 
-    mc = load_config(ModelSpec(spec.source, spec.ref, plan.task, spec.num_labels), token=token)
+    mc = load_config(ModelSpec(spec.source, spec.ref, plans[0].task, spec.num_labels), token=token)
     inventory = list_adaptable_layers(build_meta_model(mc))
-    budget = compute_budget(inventory, plan)  # refuses a modules_to_save name that matches nothing
-    return lambda ms: estimate_training_memory(inventory, budget, ms, config=mc.config, plan=plan)
+
+    def estimator(plan: LoraPlan) -> Callable[[MemorySettings], MemoryEstimate]:
+        budget = compute_budget(inventory, plan)  # refuses a modules_to_save name that matches nothing
+        return lambda ms: estimate_training_memory(inventory, budget, ms, config=mc.config, plan=plan)
+
+    return [estimator(plan) for plan in plans]
 
 
 def _smaller(ms: MemorySettings) -> Iterator[MemorySettings]:
@@ -109,7 +114,7 @@ def check_fits(spec: ModelSpec, plan: LoraPlan, settings: TrainSettings, token: 
     """Refuse a run whose estimate exceeds the memory free on this machine, saying what would make it fit, and a
     ``modules_to_save`` name that matches nothing. Reads the config (one small download for a Hub model) but never
     weights; ``None`` when the free memory is unknown."""
-    estimate = _estimator(spec, plan, token)
+    (estimate,) = _estimators(spec, [plan], token)
     device, free = available_memory()
     if free is None:
         return None
@@ -136,13 +141,15 @@ def _refusal(fit: Fit, ms: MemorySettings, estimate: Callable[[MemorySettings], 
     return LensError("train.wont_fit_model", **params)
 
 
-def side_by_side(spec: ModelSpec, runs: list[tuple[LoraPlan, TrainSettings]], wanted: int) -> int:
-    """How many of ``runs`` fit this machine's memory at once, each with its own copy of the base (the planner's
-    estimate of the largest, against the memory free now); at most ``wanted``, and 1 when the free memory is unknown."""
-    if wanted <= 1 or not runs:
+def side_by_side(spec: ModelSpec, plans: list[LoraPlan], settings: TrainSettings, wanted: int) -> int:
+    """How many runs of ``plans`` (one model, one setting) fit this machine's memory at once, each with its own copy
+    of the base (the planner's estimate of the largest, against the memory free now); at most ``wanted``, and 1 when
+    the free memory is unknown."""
+    if wanted <= 1 or not plans:
         return 1
     device, free = available_memory()
     if free is None:
         return 1
-    needed = max(_estimator(spec, plan, None)(memory_settings(plan.task, settings, device)).total for plan, settings in runs)
+    ms = memory_settings(plans[0].task, settings, device)
+    needed = max(estimate(ms).total for estimate in _estimators(spec, plans, None))
     return max(1, min(wanted, usable(free) // max(1, needed)))

@@ -92,11 +92,10 @@ def run_sweep(
 
 def _run_side_by_side(
     sweep: Sweep, train: TextDataset, val: TextDataset, root: Path, on_result: OnResult | None,
-    stop: threading.Event | None, lanes: int, side: SideBySide | None = None,
+    stop: threading.Event | None, lanes: int,
 ) -> list[PlanResult]:
     """``lanes`` threads, each taking the next (plan, seed) and training it in a child process."""
-    if side is None:
-        side = SideBySide(sweep, load_rows(sweep.model, sweep.task, train, val, sweep.settings), train, val, lanes)
+    side = SideBySide(sweep, load_rows(sweep.model, sweep.task, train, val, sweep.settings), train, val, lanes)
     budgets = budget_params(sweep.model, sweep.plans, len(side.rows.labels))
     todo = list(enumerate(sweep.runs()))
     done: dict[int, PlanResult] = {}
